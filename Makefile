@@ -1,0 +1,38 @@
+# The two README commands:
+#   make run    set everything up (idempotent) and start the main job on the shipped seeds
+#   make test   set everything up and run the whole test suite (what .ci/run runs)
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: setup index run test lint bench clean
+
+setup:
+	./scripts/setup.sh
+
+index: setup
+	$(BIN)/assistant sync
+
+# Main job. Until the Gradio page lands (issue 4) it is a CLI demo on the seeds.
+run: index
+	$(BIN)/assistant docs
+	$(BIN)/assistant search "Does working from home hurt productivity?" --k 5
+
+# pytest exits 5 when it collects nothing; that is a failure of ours, say so plainly.
+test: setup
+	@$(BIN)/python -m pytest -v --durations=15; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no tests were collected"; fi; exit $$rc
+
+lint:
+	$(BIN)/ruff check assistant tests benchmarks
+	$(BIN)/mypy assistant
+
+bench: setup
+	$(BIN)/python benchmarks/bench_core.py --out benchmarks/results/core.json
+
+clean:
+	rm -rf index .pytest_cache .mypy_cache .ruff_cache

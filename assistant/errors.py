@@ -1,0 +1,33 @@
+"""Errors meant for the user.
+
+Every exception here carries a one-line message that the CLI (and later the
+UI) prints as is. Anything else that escapes is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base class: a problem the user can fix, with a one-line message."""
+
+    exit_code = 1
+
+
+class InputError(AssistantError):
+    """Bad input: missing, empty, unsupported, oversized or undecodable file; empty query."""
+
+    exit_code = 2
+
+
+class StoreError(AssistantError):
+    """The index is missing, corrupted, or was built with another embedder."""
+
+
+class ModelError(AssistantError):
+    """A model is unknown, not installed, or its file fails verification."""
+
+
+class ConfigError(AssistantError):
+    """A setting has a value we cannot use."""
+
+    exit_code = 2

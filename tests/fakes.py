@@ -1,0 +1,38 @@
+"""Deterministic, honest test doubles."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Sequence
+
+
+class FakeEmbedder:
+    """Hashed bag of words: texts sharing words get similar unit vectors.
+
+    Deterministic across runs and processes; no model, no network.
+    """
+
+    def __init__(self, dim: int = 64, name: str = "fake-hash") -> None:
+        self.dim, self.name = dim, name
+        self.calls = 0
+
+    @property
+    def identity(self) -> str:
+        return f"fake/{self.name}/{self.dim}"
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls += 1
+        return [self._one(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed([text])[0]
+
+    def _one(self, text: str) -> list[float]:
+        vec = [0.0] * self.dim
+        for word in re.findall(r"[a-z0-9]+", text.lower()):
+            h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+            vec[h % self.dim] += 1.0 if (h >> 16) & 1 else -1.0
+        norm = math.sqrt(sum(x * x for x in vec)) or 1.0
+        return [x / norm for x in vec] if any(vec) else [1.0 / math.sqrt(self.dim)] * self.dim
