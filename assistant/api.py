@@ -6,7 +6,7 @@ so tests can hand in fakes. One instance per process is the intended use.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,10 @@ from .config import Settings
 from .embed import Embedder, load_embedder
 from .errors import InputError, StoreError
 from .ingest import ingest as _ingest
+from .llm import Generator, OnToken
 from .retrieve import Retriever
 from .store import Store
-from .types import Document, DocumentInfo, IngestReport, Passage
+from .types import Answer, Document, DocumentInfo, IngestReport, Passage
 
 
 class Assistant:
@@ -27,9 +28,10 @@ class Assistant:
     """
 
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
-                 **overrides: Any) -> None:
+                 generator: Generator | None = None, **overrides: Any) -> None:
         self.settings = settings or Settings.load(**overrides)
         self._embedder = embedder
+        self._generator = generator
         self._store: Store | None = None
         self._retriever: Retriever | None = None
 
@@ -46,6 +48,18 @@ class Assistant:
         if self._store is None:
             self._store = Store.open(self.settings.index_dir, embedder=self.embedder.identity, create=create)
         return self._store
+
+    @property
+    def generator(self) -> Generator:
+        """The local model from settings, verified and loaded once per process."""
+        if self._generator is None:
+            from . import models
+            from .llm import load_generator
+
+            s = self.settings
+            name, path = models.resolve(s.model, models.load_registry(s.models_file), s.models_dir)
+            self._generator = load_generator(path, name=name, n_ctx=s.n_ctx, threads=s.threads or None)
+        return self._generator
 
     @property
     def retriever(self) -> Retriever:
@@ -121,6 +135,35 @@ class Assistant:
         if not 1 <= k <= 100:
             raise InputError(f"k must be between 1 and 100, got {k}")
         return self.retriever.search(query, k, variant=variant)
+
+    # -- writing -----------------------------------------------------------------
+
+    def run(self, mode: str, text: str, *, k: int | None = None, passages: Sequence[Passage] | None = None,
+            on_token: OnToken | None = None) -> Answer:
+        """One ask / brief / steelman / rebut request, verified. ``passages``: reuse (follow-up)."""
+        from .modes import run
+
+        s = self.settings
+        store = self.store()  # before the model loads: a missing index fails fast
+        return run(mode, text, retriever=self.retriever, store=store, generator=self.generator,
+                   prompts_dir=s.prompts_dir, k=k or s.k, temperature=s.temperature, passages=passages,
+                   max_tokens=s.max_tokens or None, on_token=on_token)
+
+    def ask(self, question: str, **kw: Any) -> Answer:
+        """An answer from the corpus with verified citations, or "not covered"."""
+        return self.run("ask", question, **kw)
+
+    def brief(self, motion: str, **kw: Any) -> Answer:
+        """A balanced debate brief: key terms, FOR and AGAINST with evidence, clashes, gaps."""
+        return self.run("brief", motion, **kw)
+
+    def steelman(self, position: str, **kw: Any) -> Answer:
+        """The strongest charitable version of a position, with objections and replies."""
+        return self.run("steelman", position, **kw)
+
+    def rebut(self, claim: str, **kw: Any) -> Answer:
+        """Assumptions, weak points with counter-evidence, concessions and a rebuttal speech."""
+        return self.run("rebut", claim, **kw)
 
     def close(self) -> None:
         if self._store is not None:

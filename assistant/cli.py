@@ -57,6 +57,21 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(run=_search)
 
+    for mode, what, helptext in (
+        ("ask", "QUESTION", "answer a question from the corpus, with verified citations"),
+        ("brief", "MOTION", "balanced debate brief: FOR and AGAINST with verified evidence"),
+        ("steelman", "POSITION", "the strongest charitable version of a position"),
+        ("rebut", "CLAIM", "assumptions, weak points, counter-evidence and a rebuttal speech"),
+    ):
+        s = sub.add_parser(mode, help=helptext)
+        s.add_argument("text", nargs="+", metavar=what)
+        s.add_argument("--k", type=int, metavar="N", help="passages to give the model (default 6)")
+        s.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (default 0.2)")
+        s.add_argument("--max-tokens", type=int, metavar="N", help="answer length cap in tokens")
+        s.add_argument("--out", metavar="FILE.md", help="also write the Markdown to this file")
+        s.add_argument("--json", action="store_true", help="print the whole structure as JSON")
+        s.set_defaults(run=_write, mode=mode)
+
     s = sub.add_parser("eval", help="retrieval quality on the seeds gold set (recall@k, MRR, nDCG)")
     s.add_argument("--gold", metavar="FILE", help="gold JSONL (default eval/gold_seeds.jsonl)")
     s.add_argument("--k", type=int, default=5, metavar="N", help="k for recall@k (default 5)")
@@ -135,6 +150,43 @@ def _search(args: argparse.Namespace) -> int:
     else:
         print(passages_text(passages))
     return 0
+
+
+def _write(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .render import answer_dict, answer_markdown
+
+    a = _assistant(args, k=args.k, temperature=args.temperature, max_tokens=args.max_tokens)
+    progress = _token_progress()
+    answer = a.run(args.mode, " ".join(args.text), on_token=progress)
+    progress("")
+    markdown = answer_markdown(answer)
+    if args.out:
+        try:
+            Path(args.out).write_text(markdown, encoding="utf-8")
+        except OSError as exc:
+            raise AssistantError(f"cannot write {args.out}: {exc.strerror}") from None
+    _emit(answer_dict(answer)) if args.json else print(markdown)
+    return 0
+
+
+def _token_progress() -> Callable[[str], None]:
+    """A live token counter on stderr while the model writes (the answer prints when verified)."""
+    count = 0
+
+    def update(piece: str) -> None:
+        nonlocal count
+        if not sys.stderr.isatty():
+            return
+        if piece:
+            count += 1
+            if count % 5 == 1:
+                print(f"\rwriting... {count} tokens", end="", file=sys.stderr, flush=True)
+        elif count:
+            print("\r" + " " * 30 + "\r", end="", file=sys.stderr, flush=True)
+
+    return update
 
 
 def _eval(args: argparse.Namespace) -> int:

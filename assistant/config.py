@@ -52,6 +52,10 @@ class Settings:
     chunk_overlap: int = 120
     max_file_mb: float = 20.0
     embed_batch: int = 32
+    n_ctx: int = 4096  # tokens; prompts are ~1,500, answers up to 900
+    temperature: float = 0.2
+    max_tokens: int = 0  # answer length cap; 0 = the mode's default
+    threads: int = 0  # llama.cpp threads; 0 = physical cores
 
     @property
     def models_dir(self) -> Path:
@@ -94,6 +98,11 @@ class Settings:
                 f"chunk_size must be >= 100 and 0 <= chunk_overlap < chunk_size, "
                 f"got {self.chunk_size}/{self.chunk_overlap}"
             )
+        if not 0.0 <= self.temperature <= 2.0:
+            raise ConfigError(f"temperature must be between 0 and 2, got {self.temperature}")
+        if self.n_ctx < 1024 or self.max_tokens < 0 or self.threads < 0:
+            raise ConfigError(f"n_ctx must be >= 1024 and max_tokens, threads >= 0, got "
+                              f"{self.n_ctx}/{self.max_tokens}/{self.threads}")
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb must be positive, got {self.max_file_mb}")
 

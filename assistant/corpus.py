@@ -83,7 +83,7 @@ def normalise(text: str) -> str:
     """NFC, ``\\n`` line ends, tabs kept, trailing spaces and extra blank lines removed.
 
     >>> normalise("a  \\r\\n\\r\\n\\r\\nb\\u00a0c")
-    'a\\n\\nb c'
+    'a\\n\\nb c\\n'
     """
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\u00a0", " ").replace("\ufeff", "")

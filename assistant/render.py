@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .types import DocumentInfo, IngestReport, Passage
+from .types import Answer, DocumentInfo, IngestReport, Passage, Point, Quote
 
 
 def passage_dict(p: Passage) -> dict[str, Any]:
@@ -57,3 +57,117 @@ def ingest_text(r: IngestReport) -> str:
 
 def ingest_dict(r: IngestReport) -> dict[str, Any]:
     return asdict(r)
+
+
+# -- answers -------------------------------------------------------------------
+
+TITLES = {"ask": "Answer", "brief": "Debate brief", "steelman": "Steelman", "rebut": "Rebuttal"}
+SECTIONS = {
+    "answer": "Answer", "for": "Arguments FOR the motion", "against": "Arguments AGAINST the motion",
+    "reason": "Best reasons", "objection": "Strongest objections and replies",
+    "weak_point": "Weak points", "concession": "Honest concessions",
+}
+
+
+def _cites(quotes: tuple[Quote, ...]) -> str:
+    nums = sorted({q.passage for q in quotes if q.verified and q.passage})
+    return "".join(f"[P{n}]" for n in nums)
+
+
+def _quote_lines(quotes: tuple[Quote, ...], indent: str = "   ") -> list[str]:
+    lines = []
+    for q in quotes:
+        if q.verified:
+            lines.append(f"{indent}> “{q.text}” — [P{q.passage}] *{q.title}*, chars {q.start}–{q.end} ✓")
+        else:
+            lines.append(f"{indent}⚠ unverified citation dropped: `{q.ref}` ({q.reason})")
+    return lines
+
+
+def _point_lines(n: int, p: Point) -> list[str]:
+    flag = "" if p.verified_quotes or p.section == "objection" else " ⚠ *no verified evidence*"
+    lines = [f"{n}. **{p.text}** {_cites(p.quotes)}{flag}".rstrip()]
+    if p.reasoning:
+        lines.append(f"   {p.reasoning}")
+    lines += _quote_lines(p.quotes)
+    if p.reply:
+        lines.append(f"   *Reply:* {p.reply} {_cites(p.reply_quotes)}".rstrip())
+        lines += _quote_lines(p.reply_quotes, "      ")
+    return lines
+
+
+def _field_lines(a: Answer) -> tuple[list[str], list[str]]:
+    """Mode prose before and after the points."""
+    f = a.fields
+    before: list[str] = []
+    after: list[str] = []
+    if a.mode == "brief":
+        terms = [t for t in f.get("key_terms", []) if isinstance(t, dict)]  # type: ignore[attr-defined]
+        if terms:
+            before += ["**Key terms**", *[f"- *{t.get('term', '')}*: {t.get('definition', '')}" for t in terms], ""]
+        clashes = [c for c in f.get("clashes", []) if isinstance(c, dict)]  # type: ignore[attr-defined]
+        if clashes:
+            after += ["## Main clashes", *[f"- **{c.get('issue', '')}** — decided by: {c.get('decider', '')}"
+                                          for c in clashes], ""]
+    if a.mode == "steelman" and f.get("thesis"):
+        before += [f"**Thesis.** {f['thesis']}", ""]
+    if a.mode == "rebut":
+        if f.get("assumptions"):
+            before += ["**Assumptions the claim rests on**", *[f"- {x}" for x in f["assumptions"]], ""]  # type: ignore[attr-defined]
+        if f.get("speech"):
+            after += ["## Rebuttal speech", str(f["speech"]), ""]
+    gaps = f.get("gaps")
+    gap_list = [gaps] if isinstance(gaps, str) and gaps.strip() else (gaps if isinstance(gaps, list) else [])
+    if gap_list:
+        after += ["## What the sources do not cover", *[f"- {g}" for g in gap_list], ""]
+    return before, after
+
+
+def answer_markdown(a: Answer) -> str:
+    """The whole answer as Markdown: prose, points with verified quotes, sources, verification."""
+    lines = [f"# {TITLES[a.mode]}: {a.request}", ""]
+    lines += [f"> **Note:** {n}" for n in a.notices] + ([""] if a.notices else [])
+    before, after = _field_lines(a)
+    lines += before
+    for section, heading in SECTIONS.items():
+        points = [p for p in a.points if p.section == section]
+        if points:
+            lines += [f"## {heading}" if a.mode != "ask" else ""]
+            for n, p in enumerate(points, 1):
+                lines += _point_lines(n, p)
+            lines.append("")
+    lines += after
+    if a.passages:
+        lines += ["## Sources"]
+        lines += [f"- [P{n}] *{p.chunk.title}* — chunk {p.chunk.index}, chars {p.chunk.start}–{p.chunk.end} "
+                  f"({Path(p.chunk.source).name})" for n, p in enumerate(a.passages, 1)]
+        lines.append("")
+    t = a.timings
+    lines.append(f"*{a.verified_count} quotes verified, {a.rejected_count} unverified dropped · model {a.model} · "
+                 f"retrieval {t.retrieval_ms:.0f} ms, {t.prompt_tokens} prompt tokens, first token "
+                 f"{t.ttft_ms / 1000:.1f} s, {t.generated_tokens} tokens at {t.tokens_per_s:.1f}/s, "
+                 f"total {t.total_ms / 1000:.1f} s*")
+    return "\n".join(lines).replace("\n\n\n", "\n\n").strip() + "\n"
+
+
+def quote_dict(q: Quote) -> dict[str, Any]:
+    return {"ref": q.ref, "verified": q.verified, "reason": q.reason, "passage": q.passage,
+            "doc_id": q.doc_id, "title": q.title, "start": q.start, "end": q.end, "text": q.text}
+
+
+def answer_dict(a: Answer) -> dict[str, Any]:
+    """The whole structure for --json: request, passages, claims, quotes, timings."""
+    t = a.timings
+    return {
+        "mode": a.mode, "request": a.request, "model": a.model, "covered": a.covered, "notices": list(a.notices),
+        "passages": [{"id": f"P{n}", **passage_dict(p)} for n, p in enumerate(a.passages, 1)],
+        "claims": [{"side": p.section, "text": p.text, "reasoning": p.reasoning,
+                    "citations": sorted({f"P{q.passage}" for q in p.quotes if q.verified}),
+                    "quotes": [quote_dict(q) for q in p.quotes], "reply": p.reply,
+                    "reply_quotes": [quote_dict(q) for q in p.reply_quotes]} for p in a.points],
+        "fields": a.fields,
+        "verification": {"verified": a.verified_count, "unverified": a.rejected_count},
+        "timings": {"retrieval_ms": round(t.retrieval_ms, 1), "prompt_tokens": t.prompt_tokens,
+                    "ttft_ms": round(t.ttft_ms, 1), "generated_tokens": t.generated_tokens,
+                    "tokens_per_s": round(t.tokens_per_s, 2), "total_ms": round(t.total_ms, 1)},
+    }

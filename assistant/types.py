@@ -73,3 +73,92 @@ class IngestReport:
     unchanged: list[DocumentInfo] = field(default_factory=list)
     chunks_written: int = 0
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A numbered sentence of a passage shown to the model; offsets are in the document."""
+
+    sid: str  # "S12": what the model cites
+    passage: int  # 1-based number of the passage in this request ("P3")
+    chunk_id: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One piece of evidence as the model cited it, after checking against the store."""
+
+    ref: str  # what the model gave: a sentence id, or "P2: quoted text"
+    verified: bool
+    reason: str = ""  # why it failed, when it did
+    passage: int | None = None
+    chunk_id: str = ""
+    doc_id: str = ""
+    title: str = ""
+    start: int = -1  # char offsets in the source document's normalised text
+    end: int = -1
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Point:
+    """A claim in an answer with the evidence it rests on."""
+
+    section: str  # answer | for | against | reason | objection | weak_point | concession
+    text: str
+    reasoning: str = ""
+    quotes: tuple[Quote, ...] = ()
+    reply: str = ""  # objections: the best reply
+    reply_quotes: tuple[Quote, ...] = ()
+
+    @property
+    def verified_quotes(self) -> tuple[Quote, ...]:
+        return tuple(q for q in self.quotes if q.verified)
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Where the time went, for --json and the benchmarks."""
+
+    retrieval_ms: float = 0.0
+    prompt_tokens: int = 0
+    ttft_ms: float = 0.0
+    generated_tokens: int = 0
+    generation_s: float = 0.0
+    total_ms: float = 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.generated_tokens / self.generation_s if self.generation_s > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of ask / brief / steelman / rebut, verified."""
+
+    mode: str
+    request: str
+    model: str
+    passages: tuple[Passage, ...]
+    points: tuple[Point, ...]
+    fields: dict[str, object]  # mode-specific prose: motion, key_terms, clashes, gaps, speech, ...
+    covered: bool = True
+    notices: tuple[str, ...] = ()
+    timings: Timings = field(default_factory=Timings)
+
+    @property
+    def quotes(self) -> list[Quote]:
+        return [q for p in self.points for q in (*p.quotes, *p.reply_quotes)]
+
+    @property
+    def verified_count(self) -> int:
+        return sum(q.verified for q in self.quotes)
+
+    @property
+    def rejected_count(self) -> int:
+        return sum(not q.verified for q in self.quotes)

@@ -198,7 +198,9 @@ def bench_arguana_ingest(a: Assistant, folder: Path, files: int, embedder: Timed
                          ) -> dict[str, Any]:
     """Time one in-process ingest of the folder; the embedding share comes from the wrapper."""
     embedder.seconds = 0.0
+    cpu_started = time.process_time()
     report = a.ingest([folder], show_progress=False)
+    cpu_seconds = time.process_time() - cpu_started
     docs = len(report.added) + len(report.replaced)
     return {
         "files": files,
@@ -206,6 +208,7 @@ def bench_arguana_ingest(a: Assistant, folder: Path, files: int, embedder: Timed
         "chunks": report.chunks_written,
         "seconds": report.seconds,
         "embed_seconds": embedder.seconds,
+        "cpu_seconds": cpu_seconds,  # all threads; about 2x seconds when both cores are ours
         "docs_per_s": docs / report.seconds,
         "chunks_per_s": report.chunks_written / report.seconds,
     }
@@ -316,15 +319,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     settings = Settings.load()
+    load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="bench-core-"))
     try:
         results = run_all(args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    # Other work on the machine skews every number: a 1-minute load above ~0.5 before
+    # the run (or well above 2 after it) means the cores were shared.
+    loadavg = {"before": load_before, "after": os.getloadavg()}
     out = {
         "command": shlex.join([sys.executable, *sys.argv]),
         "timestamp_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": machine_facts(),
+        "machine": {**machine_facts(), "loadavg_1_5_15": loadavg},
         "settings": {"embedder": settings.embedder, "chunk_size": settings.chunk_size,
                      "chunk_overlap": settings.chunk_overlap, "embed_batch": settings.embed_batch,
                      "k": K, "warmup_queries": WARMUP, "arguana": str(args.arguana),

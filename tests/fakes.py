@@ -36,3 +36,36 @@ class FakeEmbedder:
             vec[h % self.dim] += 1.0 if (h >> 16) & 1 else -1.0
         norm = math.sqrt(sum(x * x for x in vec)) or 1.0
         return [x / norm for x in vec] if any(vec) else [1.0 / math.sqrt(self.dim)] * self.dim
+
+
+class FakeGenerator:
+    """Scripted model: replies are queued with ``enqueue`` and returned in order.
+
+    Records every call (messages, schema) so tests can check what the model saw.
+    """
+
+    name = "fake-generator"
+
+    def __init__(self, n_ctx: int = 4096) -> None:
+        self.n_ctx = n_ctx
+        self.replies: list[str] = []
+        self.calls: list[dict[str, object]] = []
+
+    def enqueue(self, reply: str | dict[str, object]) -> None:
+        import json
+
+        self.replies.append(reply if isinstance(reply, str) else json.dumps(reply))
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4 + 1
+
+    def generate(self, messages, *, schema=None, max_tokens=512, temperature=0.2, on_token=None):  # type: ignore[no-untyped-def]
+        from assistant.llm import Generation
+
+        self.calls.append({"messages": messages, "schema": schema, "max_tokens": max_tokens})
+        text = self.replies.pop(0) if self.replies else "{}"
+        for piece in text.split(" "):
+            if on_token:
+                on_token(piece + " ")
+        prompt = sum(self.count_tokens(m["content"]) for m in messages)
+        return Generation(text, prompt, len(text.split(" ")), 0.01, 0.02)

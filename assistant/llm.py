@@ -1,0 +1,176 @@
+"""Text generation: a small protocol and the in-process llama.cpp implementation.
+
+One ``Llama`` per model file per process, loaded on first use and reused, so
+llama.cpp keeps its KV cache between requests: a prompt that shares a prefix
+with the previous one (same instructions, same passages) is only evaluated
+from where it differs. Output can be constrained by a JSON schema (llama.cpp
+grammar), so a small model cannot emit malformed structure. Not handled: GPU
+offload, several models resident at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import ModelError
+
+OnToken = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    ttft_s: float
+    total_s: float
+
+
+class Generator(Protocol):
+    """Anything that turns chat messages into text."""
+
+    name: str
+    n_ctx: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def generate(self, messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None,
+                 max_tokens: int = 512, temperature: float = 0.2,
+                 on_token: OnToken | None = None) -> Generation: ...
+
+
+def physical_cores() -> int:
+    """Physical cores available to us (llama.cpp is slower on hyper-threads)."""
+    try:
+        pairs = set()
+        block: dict[str, str] = {}
+        for line in Path("/proc/cpuinfo").read_text().splitlines() + [""]:
+            if not line.strip():
+                if "core id" in block:
+                    pairs.add((block.get("physical id", "0"), block["core id"]))
+                block = {}
+            elif ":" in line:
+                key, _, value = line.partition(":")
+                block[key.strip()] = value.strip()
+        cores = len(pairs)
+    except OSError:
+        cores = 0
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores or available, available))
+
+
+class LlamaGenerator:
+    """llama-cpp-python in-process, lazily loaded, one generation at a time."""
+
+    _lock = threading.Lock()  # llama.cpp contexts are not re-entrant
+
+    def __init__(self, model_path: Path, *, name: str | None = None, n_ctx: int = 4096,
+                 threads: int | None = None, seed: int = 0) -> None:
+        if not Path(model_path).is_file():
+            raise ModelError(f"model file does not exist: {model_path} (run `assistant models verify`)")
+        self.path = Path(model_path)
+        self.name = name or self.path.name
+        self.n_ctx = n_ctx
+        self.threads = threads or physical_cores()
+        self.seed = seed
+        self._llm: Any = None
+
+    @property
+    def llm(self) -> Any:
+        if self._llm is None:
+            from llama_cpp import Llama
+
+            try:
+                self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
+                                  n_threads_batch=self.threads, n_batch=512, seed=self.seed, verbose=False)
+            except ValueError as exc:
+                raise ModelError(f"cannot load model {self.path}: {exc}") from None
+        return self._llm
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def generate(self, messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None,
+                 max_tokens: int = 512, temperature: float = 0.2,
+                 on_token: OnToken | None = None) -> Generation:
+        """Stream a chat completion; ``schema`` constrains the output to matching JSON."""
+        kwargs: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature,
+                                  "seed": self.seed, "stream": True}
+        if schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        with self._lock:
+            llm = self.llm
+            start = time.perf_counter()
+            first: float | None = None
+            pieces: list[str] = []
+            try:
+                for chunk in llm.create_chat_completion(**kwargs):
+                    delta = chunk["choices"][0]["delta"].get("content")
+                    if not delta:
+                        continue
+                    first = first or time.perf_counter()
+                    pieces.append(delta)
+                    if on_token:
+                        on_token(delta)
+            except KeyboardInterrupt:
+                llm.reset()  # the KV cache may hold a half-evaluated prompt; start clean next time
+                raise
+            end = time.perf_counter()
+            total_tokens = int(llm.n_tokens)
+        return Generation(text="".join(pieces), prompt_tokens=max(0, total_tokens - len(pieces)),
+                          completion_tokens=len(pieces), ttft_s=(first or end) - start, total_s=end - start)
+
+
+_LOADED: dict[tuple[str, int], LlamaGenerator] = {}
+
+
+def load_generator(model_path: Path, *, name: str, n_ctx: int = 4096, threads: int | None = None) -> LlamaGenerator:
+    """The process-wide generator for a model file (loaded once, reused)."""
+    key = (str(Path(model_path).resolve()), n_ctx)
+    if key not in _LOADED:
+        _LOADED[key] = LlamaGenerator(model_path, name=name, n_ctx=n_ctx, threads=threads)
+    return _LOADED[key]
+
+
+def parse_json(text: str) -> dict[str, Any]:
+    """The model's JSON object; a truncated one is cut back to its last complete value.
+
+    >>> parse_json('{"a": [1, 2], "b": {"c": "long str')
+    {'a': [1, 2]}
+    """
+    for candidate in (text, *_truncations(text)):
+        try:
+            data = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        return data if isinstance(data, dict) else {}
+    return {}
+
+
+def _truncations(text: str) -> list[str]:
+    """Prefixes ending after a complete array/object element, closed; longest first."""
+    out, stack, in_str, escaped = [], [], False, False
+    for i, ch in enumerate(text):
+        if in_str:
+            escaped = ch == "\\" and not escaped
+            if ch == '"' and not escaped:
+                in_str = False
+            continue
+        if ch == '"':
+            in_str = True
+        elif ch in "[{":
+            stack.append("]" if ch == "[" else "}")
+        elif ch in "]}" and stack:
+            stack.pop()
+            if stack:
+                out.append(text[: i + 1] + "".join(reversed(stack)))
+        elif ch == "," and stack:
+            out.append(text[:i] + "".join(reversed(stack)))
+    return out[::-1]

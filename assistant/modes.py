@@ -1,0 +1,187 @@
+"""ask / brief / steelman / rebut: retrieve, prompt, generate, verify.
+
+Prompt order is fixed for llama.cpp's KV cache: the shared system rules,
+then the numbered sources, then the mode's task and the request. A follow-up
+on the same passages therefore re-reads only the task and the request. Not
+handled: multi-turn memory beyond reusing passages (the UI keeps the chat).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from . import prompts
+from .cite import number_sentences, sources_block, verify
+from .errors import InputError
+from .llm import Generator, OnToken, parse_json
+from .retrieve import RRF_K, Retriever
+from .schemas import schema_for
+from .store import Store
+from .types import Answer, Passage, Point, Quote, Sentence, Timings
+
+MODES = ("ask", "brief", "steelman", "rebut")
+MAX_REQUEST_CHARS = 600
+MAX_TOKENS = {"ask": 400, "brief": 900, "steelman": 800, "rebut": 800}
+# Top dense cosine below which `ask` answers "not covered" without calling the model.
+# Measured on eval/gold_seeds.jsonl: covered questions score 0.344-0.79, off-topic ones < 0.2;
+# near-miss uncovered questions (0.34-0.52) overlap covered ones, so the model decides those.
+ASK_MIN_SCORE = 0.30
+# Extra queries per mode so the evidence is not just the top-k of one query.
+QUERIES = {
+    "ask": ("{r}",),
+    "brief": ("{r}", "arguments and evidence for: {r}",
+              "arguments and evidence against: {r}; problems, risks, criticism"),
+    "steelman": ("{r}", "reasons and evidence supporting: {r}", "objections to: {r}"),
+    "rebut": ("{r}", "evidence against: {r}; counter-arguments", "evidence supporting: {r}"),
+}
+
+
+@dataclass
+class Request:
+    mode: str
+    text: str
+    notices: list[str]
+
+
+def clean_request(mode: str, text: str) -> Request:
+    """Validate the mode and the text; trim over-long text with a notice."""
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    text = " ".join((text or "").split())
+    if not text:
+        raise InputError(f"empty {mode} request: type a question, motion, position or claim")
+    notices = []
+    if len(text) > MAX_REQUEST_CHARS:
+        text = text[:MAX_REQUEST_CHARS].rsplit(" ", 1)[0]
+        notices.append(f"The request was trimmed to its first {len(text)} characters.")
+    return Request(mode, text, notices)
+
+
+def gather(mode: str, text: str, retriever: Retriever, k: int) -> list[Passage]:
+    """Passages for a mode: several queries fused by reciprocal rank, best ``k`` kept."""
+    scores: dict[str, float] = {}
+    best: dict[str, Passage] = {}
+    for template in QUERIES[mode]:
+        for p in retriever.search(template.format(r=text), k):
+            cid = p.chunk.chunk_id
+            scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + p.rank)
+            if cid not in best or (p.dense_score or 0) > (best[cid].dense_score or 0):
+                best[cid] = p
+    order = sorted(scores, key=lambda c: (-scores[c], c))[:k]
+    return [replace(best[c], score=scores[c], rank=i) for i, c in enumerate(order, 1)]
+
+
+def messages_for(prompts_dir: Path, mode: str, request: str, block: str) -> list[dict[str, str]]:
+    """System rules, then sources, then the task: the stable part first."""
+    user = prompts.render(prompts_dir, "sources", sources=block) + "\n\n" + \
+        prompts.render(prompts_dir, mode, request=request)
+    return [{"role": "system", "content": prompts.render(prompts_dir, "system")},
+            {"role": "user", "content": user}]
+
+
+def fit_passages(passages: list[Passage], mode: str, request: str, generator: Generator,
+                 prompts_dir: Path, notices: list[str]) -> list[Passage]:
+    """Drop the lowest-ranked passages until prompt + answer fit the context window."""
+    budget = generator.n_ctx - MAX_TOKENS[mode] - 64
+    kept = list(passages)
+    while kept:
+        block = sources_block(kept, number_sentences(kept))
+        text = "\n".join(m["content"] for m in messages_for(prompts_dir, mode, request, block))
+        if generator.count_tokens(text) <= budget:
+            break
+        kept.pop()
+    if len(kept) < len(passages):
+        notices.append(f"Only {len(kept)} of {len(passages)} passages fit the model's context window.")
+    return kept
+
+
+def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: Generator, prompts_dir: Path,
+        k: int, temperature: float = 0.2, passages: Sequence[Passage] | None = None,
+        max_tokens: int | None = None, on_token: OnToken | None = None) -> Answer:
+    """One request end to end. ``passages`` reuses earlier ones (a follow-up)."""
+    started = time.perf_counter()
+    req = clean_request(mode, text)
+    found = list(passages) if passages is not None else gather(mode, req.text, retriever, k)
+    retrieval_ms = (time.perf_counter() - started) * 1000
+    if not found or (mode == "ask" and passages is None and _top_dense(found) < ASK_MIN_SCORE):
+        return _not_covered(req, generator.name, found, retrieval_ms)
+    found = fit_passages(found, mode, req.text, generator, prompts_dir, req.notices)
+    sentences = number_sentences(found)
+    messages = messages_for(prompts_dir, mode, req.text, sources_block(found, sentences))
+    gen = generator.generate(messages, schema=schema_for(mode, [s.sid for s in sentences]),
+                             max_tokens=max_tokens or MAX_TOKENS[mode], temperature=temperature,
+                             on_token=on_token)
+    data = parse_json(gen.text)
+    if not data:
+        req.notices.append("The model's output could not be read as a structured answer.")
+    points, fields = to_points(mode, data, sentences, found, store)
+    timings = Timings(retrieval_ms=retrieval_ms, prompt_tokens=gen.prompt_tokens, ttft_ms=gen.ttft_s * 1000,
+                      generated_tokens=gen.completion_tokens, generation_s=gen.total_s - gen.ttft_s,
+                      total_ms=(time.perf_counter() - started) * 1000)
+    covered = bool(data.get("covered", True)) if mode == "ask" else True
+    notices = req.notices + _balance_notices(mode, points)
+    return Answer(mode, req.text, generator.name, tuple(found), tuple(points), fields, covered,
+                  tuple(notices), timings)
+
+
+def to_points(mode: str, data: dict[str, Any], sentences: Sequence[Sentence], passages: Sequence[Passage],
+              store: Store) -> tuple[list[Point], dict[str, object]]:
+    """Model JSON -> verified points plus the mode's prose fields."""
+    def check(refs: object) -> tuple[Quote, ...]:
+        return verify(refs, sentences, passages, lambda doc_id: store.document(doc_id).text)
+
+    def items(key: str) -> list[dict[str, Any]]:
+        value = data.get(key)
+        return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
+
+    def s(x: dict[str, Any], key: str) -> str:
+        return str(x.get(key) or "").strip()
+
+    if mode == "ask":
+        points = [Point("answer", s(x, "text"), quotes=check(x.get("evidence"))) for x in items("points")]
+        return points, {"gaps": str(data.get("gaps") or "")}
+    if mode == "brief":
+        points = [Point(side, s(x, "claim"), s(x, "reasoning"), check(x.get("evidence")))
+                  for side in ("for", "against") for x in items(side)]
+        return points, {"key_terms": items("key_terms"), "clashes": items("clashes"), "gaps": _strs(data, "gaps")}
+    if mode == "steelman":
+        points = [Point("reason", s(x, "claim"), s(x, "reasoning"), check(x.get("evidence"))) for x in items("reasons")]
+        points += [Point("objection", s(x, "objection"), quotes=check(x.get("evidence")), reply=s(x, "reply"),
+                         reply_quotes=check(x.get("reply_evidence"))) for x in items("objections")]
+        return points, {"thesis": str(data.get("thesis") or ""), "gaps": _strs(data, "gaps")}
+    points = [Point("weak_point", s(x, "point"), s(x, "reasoning"), check(x.get("evidence")))
+              for x in items("weak_points")]
+    points += [Point("concession", s(x, "point"), quotes=check(x.get("evidence"))) for x in items("concessions")]
+    return points, {"assumptions": _strs(data, "assumptions"), "speech": str(data.get("speech") or "")}
+
+
+def _strs(data: dict[str, Any], key: str) -> list[str]:
+    value = data.get(key)
+    return [str(v) for v in value if str(v).strip()] if isinstance(value, list) else []
+
+
+def _top_dense(passages: Sequence[Passage]) -> float:
+    scores = [p.dense_score for p in passages if p.dense_score is not None]
+    return max(scores) if scores else 1.0  # lexical-only retrieval: let the model decide
+
+
+def _not_covered(req: Request, model: str, found: list[Passage], retrieval_ms: float) -> Answer:
+    note = "The sources do not cover this question: no passage is close enough to it."
+    return Answer(req.mode, req.text, model, tuple(found), (), {"gaps": note}, covered=False,
+                  notices=(*req.notices, note), timings=Timings(retrieval_ms=retrieval_ms, total_ms=retrieval_ms))
+
+
+def _balance_notices(mode: str, points: Sequence[Point]) -> list[str]:
+    if mode != "brief":
+        return []
+    sides = {side: [p for p in points if p.section == side and p.verified_quotes] for side in ("for", "against")}
+    missing = [side.upper() for side, ps in sides.items() if not ps]
+    if len(missing) == 1:
+        return [f"The sources support only one side: no {missing[0]} argument could be grounded in them."]
+    if len(missing) == 2:
+        return ["No argument on either side could be grounded in the sources."]
+    return []
