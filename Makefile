@@ -21,6 +21,7 @@ index: setup
 run: index
 	$(BIN)/assistant docs
 	$(BIN)/assistant search "Does working from home hurt productivity?" --k 5
+	$(BIN)/assistant brief "Remote work makes companies more productive in the age of AI"
 
 # pytest exits 5 when it collects nothing; that is a failure of ours, say so plainly.
 test: setup
@@ -31,8 +32,10 @@ lint:
 	$(BIN)/ruff check assistant tests benchmarks
 	$(BIN)/mypy assistant
 
+# Run on an idle machine: llama.cpp and torch threads spin, and contention skews every number.
 bench: setup
 	$(BIN)/python benchmarks/bench_core.py --out benchmarks/results/core.json
+	$(BIN)/python benchmarks/bench_generate.py --model default --out benchmarks/results/generate.json
 
 clean:
 	rm -rf index .pytest_cache .mypy_cache .ruff_cache

@@ -87,6 +87,7 @@ class Assistant:
             raise InputError(f"not a folder: {folder}")
         report = self.ingest([folder], show_progress=show_progress)
         store = self.store()
+        store.sweep()  # vectors orphaned by an interrupted ingest
         for info in store.documents():
             if Path(info.source).is_relative_to(folder) and not Path(info.source).exists():
                 store.remove(info.doc_id)

@@ -3,7 +3,7 @@
 Evidence fields are enums of the sentence ids given in this request, so a
 grammar-constrained model cannot cite anything else; list sizes are capped so
 a small model stays within its token budget. Key order is the order the
-model writes in: claim, then reasoning, then evidence.
+model writes in: claim, reasoning, then evidence.
 """
 
 from __future__ import annotations
@@ -25,32 +25,46 @@ def _list(item: Schema, lo: int, hi: int) -> Schema:
 STR: Schema = {"type": "string"}
 
 
+def _text(limit: int) -> Schema:
+    """A string capped in characters: keeps a small model from rambling into its token limit."""
+    return {"type": "string", "minLength": 3, "maxLength": limit}
+
+
+CLAIM, REASONING, SHORT = _text(160), _text(300), _text(160)
+
+
 def _evidence(ids: Sequence[str], lo: int = 1) -> Schema:
     return _list({"type": "string", "enum": list(ids)}, lo, 2)
 
 
 def _argument(ids: Sequence[str]) -> Schema:
-    return _obj(claim=STR, reasoning=STR, evidence=_evidence(ids))
+    # Claim first. Tried evidence first: the 1.5B model then walks S1, S2, ... in order and
+    # copies the sentences as claims, which reads worse.
+    return _obj(claim=CLAIM, reasoning=REASONING, evidence=_evidence(ids))
 
 
 def schema_for(mode: str, ids: Sequence[str]) -> Schema:
     """The output schema of ``mode`` with evidence limited to ``ids``."""
     if mode == "ask":
-        return _obj(covered={"type": "boolean"}, points=_list(_obj(text=STR, evidence=_evidence(ids)), 0, 4),
-                    gaps=STR)
+        return _obj(covered={"type": "boolean"}, points=_list(_obj(text=REASONING, evidence=_evidence(ids)), 0, 4),
+                    gaps=_text(200))
     if mode == "brief":
         return _obj(
-            key_terms=_list(_obj(term=STR, definition=STR), 0, 3),
-            **{"for": _list(_argument(ids), 0, 3), "against": _list(_argument(ids), 0, 3)},
-            clashes=_list(_obj(issue=STR, decider=STR), 1, 2),
-            gaps=_list(STR, 0, 3),
+            key_terms=_list(_obj(term=_text(40), definition=SHORT), 1, 3),
+            # At least one argument per side: small models otherwise skip the hard part.
+            # A side the sources cannot support shows up as an argument whose evidence fails
+            # to support it, which the brief reports as one-sided (see modes._balance_notices).
+            **{"for": _list(_argument(ids), 1, 3), "against": _list(_argument(ids), 1, 3)},
+            clashes=_list(_obj(issue=SHORT, decider=SHORT), 1, 2),
+            gaps=_list(SHORT, 0, 3),
         )
     if mode == "steelman":
-        objection = _obj(objection=STR, evidence=_evidence(ids, 0), reply=STR, reply_evidence=_evidence(ids, 0))
-        return _obj(thesis=STR, reasons=_list(_argument(ids), 1, 3), objections=_list(objection, 0, 2),
-                    gaps=_list(STR, 0, 3))
+        objection = _obj(objection=CLAIM, evidence=_evidence(ids, 0), reply=REASONING,
+                         reply_evidence=_evidence(ids, 0))
+        return _obj(thesis=_text(300), reasons=_list(_argument(ids), 1, 3), objections=_list(objection, 1, 2),
+                    gaps=_list(SHORT, 0, 3))
     if mode == "rebut":
-        point = _obj(point=STR, reasoning=STR, evidence=_evidence(ids))
-        return _obj(assumptions=_list(STR, 0, 3), weak_points=_list(point, 0, 3),
-                    concessions=_list(_obj(point=STR, evidence=_evidence(ids)), 0, 2), speech=STR)
+        point = _obj(point=CLAIM, reasoning=REASONING, evidence=_evidence(ids))
+        return _obj(assumptions=_list(SHORT, 1, 3), weak_points=_list(point, 1, 3),
+                    concessions=_list(_obj(point=CLAIM, evidence=_evidence(ids)), 0, 2), speech=_text(900))
     raise ValueError(f"unknown mode {mode!r}")
