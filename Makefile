@@ -17,11 +17,11 @@ setup:
 index: setup
 	$(BIN)/assistant sync
 
-# Main job. Until the Gradio page lands (issue 4) it is a CLI demo on the seeds.
+# Main job: the chat page on the shipped seeds, on loopback.
+HOST ?= 127.0.0.1
+PORT ?= 7860
 run: index
-	$(BIN)/assistant docs
-	$(BIN)/assistant search "Does working from home hurt productivity?" --k 5
-	$(BIN)/assistant brief "Remote work makes companies more productive in the age of AI"
+	$(BIN)/assistant serve --host $(HOST) --port $(PORT)
 
 # pytest exits 5 when it collects nothing; that is a failure of ours, say so plainly.
 test: setup

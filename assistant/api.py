@@ -140,15 +140,38 @@ class Assistant:
     # -- writing -----------------------------------------------------------------
 
     def run(self, mode: str, text: str, *, k: int | None = None, passages: Sequence[Passage] | None = None,
-            on_token: OnToken | None = None) -> Answer:
+            on_token: OnToken | None = None, temperature: float | None = None,
+            max_tokens: int | None = None) -> Answer:
         """One ask / brief / steelman / rebut request, verified. ``passages``: reuse (follow-up)."""
         from .modes import run
 
         s = self.settings
         store = self.store()  # before the model loads: a missing index fails fast
         return run(mode, text, retriever=self.retriever, store=store, generator=self.generator,
-                   prompts_dir=s.prompts_dir, k=k or s.k, temperature=s.temperature, passages=passages,
-                   max_tokens=s.max_tokens or None, on_token=on_token)
+                   prompts_dir=s.prompts_dir, k=k or s.k, passages=passages, on_token=on_token,
+                   temperature=s.temperature if temperature is None else temperature,
+                   max_tokens=max_tokens or s.max_tokens or None)
+
+    def use_model(self, ref: str) -> str:
+        """Switch to another model (role, name or .gguf path); it loads on the next request."""
+        from dataclasses import replace
+
+        from . import models
+
+        s = self.settings
+        name, _ = models.resolve(ref, models.load_registry(s.models_file), s.models_dir)
+        if self._generator is None or self._generator.name != name:
+            self.settings = replace(s, model=ref)
+            self._generator = None
+        return name
+
+    def installed_models(self) -> list[str]:
+        """Names of bundled models whose packages are installed (for pickers)."""
+        from . import models
+
+        s = self.settings
+        return [e.name for e in models.load_registry(s.models_file)
+                if models.status(e, s.models_dir).state in {"installed", "verified"}]
 
     def ask(self, question: str, **kw: Any) -> Answer:
         """An answer from the corpus with verified citations, or "not covered"."""

@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--json", action="store_true", help="print the whole structure as JSON")
         s.set_defaults(run=_write, mode=mode)
 
+    s = sub.add_parser("serve", help="the chat page in your browser (loopback only by default)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    s.set_defaults(run=_serve)
+
     s = sub.add_parser("eval", help="retrieval quality on the seeds gold set (recall@k, MRR, nDCG)")
     s.add_argument("--gold", metavar="FILE", help="gold JSONL (default eval/gold_seeds.jsonl)")
     s.add_argument("--k", type=int, default=5, metavar="N", help="k for recall@k (default 5)")
@@ -187,6 +192,16 @@ def _token_progress() -> Callable[[str], None]:
             print("\r" + " " * 30 + "\r", end="", file=sys.stderr, flush=True)
 
     return update
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .ui import serve
+
+    a = _assistant(args)
+    a.store()  # fail now, with a clear message, if there is no index
+    print(f"Serving on http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
+    serve(a, host=args.host, port=args.port)
+    return 0
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -31,3 +31,7 @@ class ConfigError(AssistantError):
     """A setting has a value we cannot use."""
 
     exit_code = 2
+
+
+class Cancelled(AssistantError):
+    """The user stopped a request before it finished."""

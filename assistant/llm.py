@@ -119,7 +119,7 @@ class LlamaGenerator:
                     pieces.append(delta)
                     if on_token:
                         on_token(delta)
-            except KeyboardInterrupt:
+            except BaseException:  # Ctrl-C, or a UI stop raised from on_token
                 llm.reset()  # the KV cache may hold a half-evaluated prompt; start clean next time
                 raise
             end = time.perf_counter()

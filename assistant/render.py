@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import textwrap
 from dataclasses import asdict
 from pathlib import Path
@@ -69,9 +70,10 @@ SECTIONS = {
 }
 
 
-def _cites(quotes: tuple[Quote, ...]) -> str:
+def _cites(quotes: tuple[Quote, ...], links: bool) -> str:
+    """Citation markers; with ``links`` they point at the UI's sources panel (``#src-P<n>``)."""
     nums = sorted({q.passage for q in quotes if q.verified and q.passage})
-    return "".join(f"[P{n}]" for n in nums)
+    return "".join(f"[[P{n}]](#src-P{n})" if links else f"[P{n}]" for n in nums)
 
 
 def _quote_lines(quotes: tuple[Quote, ...], indent: str = "   ") -> list[str]:
@@ -84,14 +86,14 @@ def _quote_lines(quotes: tuple[Quote, ...], indent: str = "   ") -> list[str]:
     return lines
 
 
-def _point_lines(n: int, p: Point) -> list[str]:
+def _point_lines(n: int, p: Point, links: bool) -> list[str]:
     flag = "" if p.verified_quotes or p.section == "objection" else " ⚠ *no verified evidence*"
-    lines = [f"{n}. **{p.text}** {_cites(p.quotes)}{flag}".rstrip()]
+    lines = [f"{n}. **{p.text}** {_cites(p.quotes, links)}{flag}".rstrip()]
     if p.reasoning:
         lines.append(f"   {p.reasoning}")
     lines += _quote_lines(p.quotes)
     if p.reply:
-        lines.append(f"   *Reply:* {p.reply} {_cites(p.reply_quotes)}".rstrip())
+        lines.append(f"   *Reply:* {p.reply} {_cites(p.reply_quotes, links)}".rstrip())
         lines += _quote_lines(p.reply_quotes, "      ")
     return lines
 
@@ -123,7 +125,7 @@ def _field_lines(a: Answer) -> tuple[list[str], list[str]]:
     return before, after
 
 
-def answer_markdown(a: Answer) -> str:
+def answer_markdown(a: Answer, *, links: bool = False) -> str:
     """The whole answer as Markdown: prose, points with verified quotes, sources, verification."""
     lines = [f"# {TITLES[a.mode]}: {a.request}", ""]
     lines += [f"> **Note:** {n}" for n in a.notices] + ([""] if a.notices else [])
@@ -134,7 +136,7 @@ def answer_markdown(a: Answer) -> str:
         if points:
             lines += [f"## {heading}" if a.mode != "ask" else ""]
             for n, p in enumerate(points, 1):
-                lines += _point_lines(n, p)
+                lines += _point_lines(n, p, links)
             lines.append("")
     lines += after
     if a.passages:
@@ -171,3 +173,45 @@ def answer_dict(a: Answer) -> dict[str, Any]:
                     "ttft_ms": round(t.ttft_ms, 1), "generated_tokens": t.generated_tokens,
                     "tokens_per_s": round(t.tokens_per_s, 2), "total_ms": round(t.total_ms, 1)},
     }
+
+
+# -- HTML for the sources panel ---------------------------------------------------
+
+
+def sources_html(a: Answer) -> str:
+    """Cited passages with the quoted spans highlighted and verified marks; anchors ``src-P<n>``."""
+    if not a.passages:
+        return "<p class='src-empty'>No sources for this answer.</p>"
+    spans: dict[int, list[Quote]] = {}
+    for q in a.quotes:
+        if q.verified and q.passage:
+            spans.setdefault(q.passage, []).append(q)
+    rejected = [q for q in a.quotes if not q.verified]
+    blocks = []
+    for n, p in enumerate(a.passages, 1):
+        c = p.chunk
+        cited = spans.get(n, [])
+        mark = f"<span class='src-ok'>✓ {len(cited)} verified quote(s)</span>" if cited else \
+            "<span class='src-none'>not cited</span>"
+        blocks.append(
+            f"<div class='src' id='src-P{n}'><div class='src-head'><b>[P{n}]</b> {html.escape(c.title)} "
+            f"— chunk {c.index}, chars {c.start}–{c.end} {mark}</div>"
+            f"<div class='src-text'>{_highlight(c.text, c.start, cited)}</div></div>"
+        )
+    if rejected:
+        items = "".join(f"<li><code>{html.escape(q.ref)}</code>: {html.escape(q.reason)}</li>" for q in rejected)
+        blocks.append(f"<div class='src-bad'><b>⚠ Unverified citations (dropped)</b><ul>{items}</ul></div>")
+    return "\n".join(blocks)
+
+
+def _highlight(text: str, offset: int, quotes: list[Quote]) -> str:
+    """Escape ``text`` and wrap each verified quote span in ``<mark>``."""
+    ranges = sorted({(q.start - offset, q.end - offset) for q in quotes if 0 <= q.start - offset < len(text)})
+    out, pos = [], 0
+    for start, end in ranges:
+        if start < pos:
+            continue
+        out += [html.escape(text[pos:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
+        pos = end
+    out.append(html.escape(text[pos:]))
+    return "".join(out)

@@ -41,6 +41,16 @@ if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
   "${pip[@]}" --find-links "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
 fi
 
+# The browser tests drive Debian's chromium (Playwright never downloads a browser here).
+if [[ "$EXTRAS" == *dev* ]] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian chromium for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: chromium not found and cannot apt-get it; the browser test will be skipped" >&2
+  fi
+fi
+
 echo "setup: installing the project and its dependencies"
 "${pip[@]}" --find-links "$WHEELS" -e ".[$EXTRAS]"
 

@@ -1,0 +1,240 @@
+"""The Gradio page: chat with the corpus in four modes, sources beside the answer.
+
+``build_app(assistant)`` takes the assistant in, so tests pass one with a fake
+or tiny model. Requests queue against the single model (concurrency 1); each
+browser session has its own conversation state. Offline: system fonts only,
+no share link, analytics off (see ``offline.py``). Not handled: user
+accounts, PDF/DOCX export (Markdown download only).
+"""
+
+from __future__ import annotations
+
+import queue
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .api import Assistant
+from .corpus import SUPPORTED
+from .errors import AssistantError, Cancelled
+from .render import answer_markdown, sources_html
+from .types import Answer
+
+MODES = {"Ask": "ask", "Brief": "brief", "Steelman": "steelman", "Rebut": "rebut"}
+CSS = """
+.src { border-left: 3px solid #bbb; padding: 6px 10px; margin: 8px 0; }
+.src.active { border-left-color: #e08a00; background: #fff6e5; }
+.src-text mark { background: #ffe08a; }
+.src-ok { color: #1a7f37; font-size: 0.9em; } .src-none { color: #888; font-size: 0.9em; }
+.src-bad { color: #b42318; }
+"""
+# Clicking a citation link [P2](#src-P2) in the answer scrolls to and highlights that passage.
+JS = """
+() => {
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest('a[href^="#src-P"]');
+    if (!a) return;
+    e.preventDefault();
+    const el = document.getElementById(a.getAttribute('href').slice(1));
+    if (!el) return;
+    document.querySelectorAll('.src.active').forEach(x => x.classList.remove('active'));
+    el.classList.add('active');
+    el.scrollIntoView({behavior: 'smooth', block: 'center'});
+  }, true);
+}
+"""
+
+
+@dataclass
+class Session:
+    """One browser session's state: its last answer and a stop flag."""
+
+    last: Answer | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def _follow_up_passages(a: Assistant, mode: str, text: str, s: Session, k: int) -> Any:
+    """Reuse the last answer's passages for an Ask follow-up that retrieval says is on them."""
+    if mode != "ask" or s.last is None or not s.last.passages:
+        return None
+    fresh = {p.chunk.chunk_id for p in a.search(text, k)}
+    old = {p.chunk.chunk_id for p in s.last.passages}
+    return s.last.passages if len(fresh & old) * 2 >= len(fresh) else None
+
+
+def respond(a: Assistant, message: str, history: list[dict[str, str]], mode_label: str, k: float,
+            temperature: float, length: float, session: Session | None) -> Iterator[tuple[Any, ...]]:
+    """Stream one chat turn: (history, sources html, download path, session)."""
+    session = session or Session()
+    history = list(history or [])
+    text = (message or "").strip()
+    if not text:
+        history.append({"role": "assistant", "content": "⚠ Type a question, motion, position or claim first."})
+        yield _snap(history), "", None, session
+        return
+    mode = MODES.get(mode_label, "ask")
+    history += [{"role": "user", "content": f"**{mode_label}:** {text}"}, {"role": "assistant", "content": "⏳"}]
+    yield _snap(history), "", None, session
+    session.stop.clear()
+    pieces: queue.Queue[str | None] = queue.Queue()
+    result: dict[str, Any] = {}
+
+    def on_token(piece: str) -> None:
+        if session.stop.is_set():
+            raise Cancelled("stopped")
+        pieces.put(piece)
+
+    def work() -> None:
+        try:
+            passages = _follow_up_passages(a, mode, text, session, int(k))
+            result["answer"] = a.run(mode, text, k=int(k), passages=passages, on_token=on_token,
+                                     temperature=float(temperature), max_tokens=int(length) or None)
+        except AssistantError as exc:
+            result["error"] = str(exc)
+        finally:
+            pieces.put(None)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    streamed: list[str] = []
+    try:
+        while (piece := pieces.get()) is not None:
+            streamed.append(piece)
+            if len(streamed) % 4 == 1:
+                history[-1]["content"] = f"⏳ writing… {len(streamed)} tokens\n\n```json\n{''.join(streamed)}\n```"
+                yield _snap(history), "", None, session
+    finally:
+        session.stop.set()  # a cancelled event (Stop button, closed tab) ends generation too
+        worker.join()
+    if "error" in result:
+        history[-1]["content"] = f"⚠ {result['error']}"
+        yield _snap(history), "", None, session
+        return
+    answer: Answer = result["answer"]
+    session.last = answer
+    history[-1]["content"] = answer_markdown(answer, links=True)
+    yield _snap(history), sources_html(answer), _export(answer), session
+
+
+def _snap(history: list[dict[str, str]]) -> list[dict[str, str]]:
+    """A copy per yield: each streamed frame is its own value, not a view of the last one."""
+    return [dict(m) for m in history]
+
+
+def _export(answer: Answer) -> str:
+    """Write the answer's Markdown to a temp file for the download button."""
+    folder = Path(tempfile.mkdtemp(prefix="assistant-export-"))
+    path = folder / f"{answer.mode}.md"
+    path.write_text(answer_markdown(answer), encoding="utf-8")
+    return str(path)
+
+
+def _switch_model(a: Assistant, ref: str | None) -> str:
+    if not ref:
+        return ""
+    try:
+        return f"✓ Using {a.use_model(ref)}"
+    except AssistantError as exc:
+        return f"⚠ {exc}"
+
+
+def documents_rows(a: Assistant) -> list[list[Any]]:
+    try:
+        return [[d.doc_id, d.title, d.chunks, d.chars, Path(d.source).name] for d in a.documents()]
+    except AssistantError:
+        return []
+
+
+def upload(a: Assistant, files: list[Any] | None) -> tuple[str, list[list[Any]]]:
+    """Index uploaded files; type and size are checked by the ingest itself."""
+    if not files:
+        return "⚠ Choose one or more files first.", documents_rows(a)
+    paths = [Path(getattr(f, "name", f)) for f in files]
+    bad = [p.name for p in paths if p.suffix.lower() not in SUPPORTED]
+    if bad:
+        return f"⚠ Not accepted: {', '.join(bad)} (use .txt, .md, .pdf or .html)", documents_rows(a)
+    try:
+        report = a.ingest(paths, show_progress=False)
+    except AssistantError as exc:
+        return f"⚠ {exc}", documents_rows(a)
+    done = report.added + report.replaced + report.unchanged
+    return f"✓ Indexed {len(done)} file(s): {', '.join(d.title for d in done)}", documents_rows(a)
+
+
+def remove(a: Assistant, ref: str) -> tuple[str, list[list[Any]]]:
+    try:
+        info = a.remove(ref or "")
+    except AssistantError as exc:
+        return f"⚠ {exc}", documents_rows(a)
+    return f"✓ Removed {info.title} ({info.chunks} chunks)", documents_rows(a)
+
+
+def build_app(a: Assistant) -> Any:
+    """The Gradio Blocks app around ``a``."""
+    import gradio as gr
+
+    with gr.Blocks(title="Debate assistant") as app:
+        session = gr.State(None)  # a Session is made on the first turn (State deep-copies its default)
+        with gr.Tab("Chat"), gr.Row():
+            with gr.Column(scale=3):
+                mode = gr.Radio(list(MODES), value="Ask", label="Mode", elem_id="mode")
+                chat = gr.Chatbot(label="Conversation", height=520, elem_id="chat")
+                box = gr.Textbox(placeholder="Ask a question, or give a motion, position or claim…",
+                                 show_label=False, elem_id="prompt")
+                with gr.Row():
+                    send = gr.Button("Send", variant="primary", elem_id="send")
+                    stop = gr.Button("Stop", variant="stop", elem_id="stop")
+                    download = gr.DownloadButton("Download Markdown", elem_id="download")
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(elem_id="sources")
+        with gr.Tab("Documents"):
+            files = gr.File(label="Add documents (.txt .md .pdf .html)", file_count="multiple",
+                            file_types=sorted(SUPPORTED), elem_id="upload")
+            status = gr.Markdown(elem_id="doc-status")
+            table = gr.Dataframe(headers=["id", "title", "chunks", "chars", "file"], value=lambda: documents_rows(a),
+                                 interactive=False, elem_id="docs")
+            with gr.Row():
+                ref = gr.Textbox(label="Remove document (id, file name or title)", elem_id="remove-ref")
+                drop = gr.Button("Remove", elem_id="remove")
+        with gr.Tab("Settings"):
+            choices = a.installed_models()
+            model = gr.Dropdown(choices, value=choices[0] if choices else None, label="Model (shared by all users)",
+                                elem_id="model")
+            model_status = gr.Markdown()
+            k = gr.Slider(2, 10, value=a.settings.k, step=1, label="Passages per request", elem_id="k")
+            temperature = gr.Slider(0.0, 1.0, value=a.settings.temperature, step=0.05, label="Temperature")
+            length = gr.Slider(0, 1200, value=a.settings.max_tokens, step=50,
+                               label="Answer length cap in tokens (0 = the mode's default)")
+
+        def chat_fn(message, history, mode_label, k, temperature, length, session):  # noqa: ANN001 - Gradio passes values
+            yield from respond(a, message, history, mode_label, k, temperature, length, session)
+
+        inputs = [box, chat, mode, k, temperature, length, session]
+        outputs = [chat, sources, download, session]
+        events = [send.click(chat_fn, inputs, outputs, concurrency_limit=1, concurrency_id="model", api_name="chat"),
+                  box.submit(chat_fn, inputs, outputs, concurrency_limit=1, concurrency_id="model",
+                             api_visibility="private")]
+        model.change(lambda m: _switch_model(a, m), model, model_status)
+        for ev in events:
+            ev.then(lambda: "", None, box)
+        stop.click(lambda s: s and s.stop.set(), session, None, cancels=events)  # type: ignore[arg-type]
+        files.upload(lambda f: upload(a, f), files, [status, table], api_name="upload")
+        drop.click(lambda r: remove(a, r), ref, [status, table], api_name="remove")
+    return app
+
+
+def serve(a: Assistant, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> Any:
+    """Launch the page on ``host:port``: no share link, system fonts, queue against one model."""
+    import gradio as gr
+
+    app = build_app(a)
+    app.queue(default_concurrency_limit=1)
+    theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+    app.launch(server_name=host, server_port=port, share=False, inbrowser=False, theme=theme, css=CSS, js=JS,
+               max_file_size=f"{int(a.settings.max_file_mb)}mb", prevent_thread_lock=not block, quiet=False,
+               footer_links=[])
+    return app
