@@ -77,9 +77,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     s.set_defaults(run=_serve)
 
-    s = sub.add_parser("eval", help="retrieval quality on the seeds gold set (recall@k, MRR, nDCG)")
+    s = sub.add_parser("eval", help="measure retrieval, generation, or ArguAna counter-retrieval and stance")
+    s.add_argument("what", nargs="?", choices=["retrieval", "generation", "arguana"], default="retrieval",
+                   help="retrieval (default): seeds gold set per variant; generation: every mode on the "
+                        "gold set with the model; arguana PATH: real debates")
+    s.add_argument("path", nargs="?", metavar="PATH", help="for arguana: a JSONL file in the ArguAna format")
     s.add_argument("--gold", metavar="FILE", help="gold JSONL (default eval/gold_seeds.jsonl)")
     s.add_argument("--k", type=int, default=5, metavar="N", help="k for recall@k (default 5)")
+    s.add_argument("--limit", type=int, metavar="N", help="generation: items; arguana: points (default all)")
+    s.add_argument("--stance", type=int, default=3, metavar="N",
+                   help="arguana: debates to write briefs for, for stance balance (default 3; 0 skips)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(run=_eval)
 
@@ -206,20 +213,28 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     import tempfile
-    from dataclasses import asdict
     from pathlib import Path
 
+    from . import evaluate
     from .api import Assistant
-    from .evaluate import evaluate_retrieval, load_gold, scores_table
 
+    if args.what == "arguana" and not args.path:
+        raise AssistantError("eval arguana needs the path of a JSONL file in the ArguAna format")
     with tempfile.TemporaryDirectory(prefix="assistant-eval-") as tmp:
-        # A private index of the seeds: scores do not depend on what the user has added.
-        a = Assistant(index_dir=Path(tmp) / "index", embedder=args.embedder)
-        a.sync(show_progress=False)
-        gold = load_gold(Path(args.gold) if args.gold else a.settings.home / "eval" / "gold_seeds.jsonl", a)
-        rows = evaluate_retrieval(a, gold, k=args.k)
-        a.close()
-    _emit([asdict(r) for r in rows]) if args.json else print(scores_table(rows))
+        # A private index: scores never depend on (or touch) what the user has added.
+        a = Assistant(index_dir=Path(tmp) / "index", embedder=args.embedder, model=args.model)
+        try:
+            if args.what == "arguana":
+                from .arguana import run_eval
+
+                result = run_eval(a, Path(args.path), limit=args.limit, stance=args.stance)
+            else:
+                log = (lambda m: print(m, file=sys.stderr, flush=True)) if sys.stderr.isatty() else None
+                gold = Path(args.gold) if args.gold else None
+                result = evaluate.run_eval(a, args.what, gold, k=args.k, limit=args.limit, progress=log)
+        finally:
+            a.close()
+    _emit(result["json"]) if args.json else print(result["text"])
     return 0
 
 

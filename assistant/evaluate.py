@@ -3,30 +3,41 @@
 A gold item lists verbatim quotes from named documents (file stem). A chunk
 counts as relevant when its char span overlaps a quote's span in the same
 document, so the gold set does not depend on how documents are chunked.
-Uncovered items (no quotes) are skipped here; generation-side metrics are
-not handled yet.
+Uncovered items (no quotes) are skipped for retrieval; generation metrics are
+in ``evaluate_generation``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .api import Assistant
 from .errors import InputError
 from .retrieve import VARIANTS
+from .types import Answer
 
 DEPTH = 10
+
+
+Span = tuple[str, int, int]  # (doc_id, start, end) of a gold quote
 
 
 @dataclass(frozen=True)
 class GoldItem:
     item_id: str
-    kind: str
+    kind: str  # question | motion | claim
     text: str
-    spans: tuple[tuple[str, int, int], ...]  # (doc_id, start, end) of each gold quote
+    spans: tuple[Span, ...]  # relevant passages; empty when the essays do not cover it
+    covered: bool = True
+    key_points: tuple[str, ...] = ()
+    support: tuple[Span, ...] = ()
+    oppose: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,30 +51,35 @@ class RetrievalScores:
 
 
 def load_gold(path: Path, assistant: Assistant) -> list[GoldItem]:
-    """Covered gold items with each quote located in the indexed documents."""
+    """All gold items, each quote located in the indexed documents."""
     by_stem = {Path(d.source).stem: d.doc_id for d in assistant.documents()}
     items = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         row = json.loads(line)
-        spans = []
-        for ref in row.get("relevant", []):
-            doc_id = by_stem.get(ref["doc"])
-            if doc_id is None:
-                raise InputError(f"{path}:{n}: document {ref['doc']!r} is not in the index")
-            start = assistant.document(doc_id).text.find(ref["quote"])
-            if start < 0:
-                raise InputError(f"{path}:{n}: quote not found in {ref['doc']}: {ref['quote'][:50]}")
-            spans.append((doc_id, start, start + len(ref["quote"])))
-        if spans:
-            items.append(GoldItem(row["id"], row["kind"], row["text"], tuple(spans)))
+
+        def spans(key: str, n: int = n, row: dict[str, Any] = row) -> tuple[Span, ...]:
+            out = []
+            for ref in row.get(key, []):
+                doc_id = by_stem.get(ref["doc"])
+                if doc_id is None:
+                    raise InputError(f"{path}:{n}: document {ref['doc']!r} is not in the index")
+                start = assistant.document(doc_id).text.find(ref["quote"])
+                if start < 0:
+                    raise InputError(f"{path}:{n}: quote not found in {ref['doc']}: {ref['quote'][:50]}")
+                out.append((doc_id, start, start + len(ref["quote"])))
+            return tuple(out)
+
+        items.append(GoldItem(row["id"], row["kind"], row["text"], spans("relevant"), bool(row.get("covered", True)),
+                              tuple(row.get("key_points", [])), spans("support"), spans("oppose")))
     return items
 
 
 def evaluate_retrieval(assistant: Assistant, gold: list[GoldItem], *, k: int = 5,
                        variants: tuple[str, ...] = VARIANTS) -> list[RetrievalScores]:
     """Mean recall@k (share of gold quotes hit), MRR@10 and binary nDCG@10 per variant."""
+    gold = [g for g in gold if g.spans]
     chunks = assistant.store().chunks()
     ideal = {item.item_id: sum(_relevant(c.doc_id, c.start, c.end, item) for c in chunks) for item in gold}
     results = []
@@ -95,3 +111,143 @@ def scores_table(rows: list[RetrievalScores]) -> str:
     lines += [f"| {r.variant} | {r.items} | {r.recall_at_k:.3f} | {r.mrr_at_10:.3f} | {r.ndcg_at_10:.3f} |"
               for r in rows]
     return "\n".join(lines)
+
+
+# -- generation ------------------------------------------------------------------
+
+MODE_OF = {"question": "ask", "motion": "brief", "claim": "rebut"}
+KEY_POINT_MIN_COSINE = 0.55  # a key point counts as covered when some answer sentence is this close
+
+
+@dataclass
+class GenerationScores:
+    mode: str
+    items: int = 0
+    quotes: int = 0
+    verified: int = 0
+    claims: int = 0
+    cited_claims: int = 0
+    key_points: int = 0
+    key_points_hit: int = 0
+    briefs_both_sides: int = 0
+    stance_checked: int = 0
+    stance_correct: int = 0
+    refusals_expected: int = 0
+    refusals_correct: int = 0
+    answers_expected: int = 0
+    false_refusals: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, float | int | str]:
+        def share(a: int, b: int) -> float:
+            return round(a / b, 3) if b else float("nan")
+
+        return {"mode": self.mode, "items": self.items, "quotes_verified": share(self.verified, self.quotes),
+                "claims_cited": share(self.cited_claims, self.claims),
+                "key_point_coverage": share(self.key_points_hit, self.key_points),
+                "briefs_both_sides": share(self.briefs_both_sides, self.items) if self.mode == "brief" else "-",
+                "stance_vs_gold": share(self.stance_correct, self.stance_checked) if self.mode == "brief" else "-",
+                "correct_refusals": share(self.refusals_correct, self.refusals_expected),
+                "false_refusals": share(self.false_refusals, self.answers_expected),
+                "mean_seconds": round(self.seconds / self.items, 1) if self.items else 0.0}
+
+
+def evaluate_generation(assistant: Assistant, gold: list[GoldItem], *, limit: int | None = None,
+                        progress: Callable[[str], None] | None = None) -> list[GenerationScores]:
+    """Run each gold item through its mode and score citations, coverage, balance, refusals."""
+    scores = {m: GenerationScores(m) for m in MODE_OF.values()}
+    for item in _spread(gold, limit):
+        mode = MODE_OF[item.kind]
+        s = scores[mode]
+        started = time.perf_counter()
+        answer = assistant.run(mode, item.text)
+        s.seconds += time.perf_counter() - started
+        s.items += 1
+        _score(assistant, item, answer, s)
+        if progress:
+            progress(f"{item.item_id} {mode}: {answer.verified_count} verified, {len(answer.points)} points")
+    return [s for s in scores.values() if s.items]
+
+
+def _spread(gold: list[GoldItem], limit: int | None) -> list[GoldItem]:
+    """The first ``limit`` items, taken round-robin over kinds so every mode is measured."""
+    if not limit or limit >= len(gold):
+        return gold
+    queues = {k: [g for g in gold if g.kind == k] for k in MODE_OF}
+    out: list[GoldItem] = []
+    while len(out) < limit and any(queues.values()):
+        for q in queues.values():
+            if q and len(out) < limit:
+                out.append(q.pop(0))
+    return out
+
+
+def _score(assistant: Assistant, item: GoldItem, answer: Answer, s: GenerationScores) -> None:
+    s.quotes += len(answer.quotes)
+    s.verified += answer.verified_count
+    s.claims += len(answer.points)
+    s.cited_claims += sum(bool(p.verified_quotes) for p in answer.points)
+    refused = not answer.covered or not answer.points
+    if not item.covered:
+        s.refusals_expected += 1
+        s.refusals_correct += refused
+        return
+    s.answers_expected += 1
+    s.false_refusals += refused
+    if item.key_points and answer.points:
+        s.key_points += len(item.key_points)
+        s.key_points_hit += _key_points_hit(assistant, item.key_points, answer)
+    if answer.mode == "brief":
+        sides = {p.section for p in answer.points if p.verified_quotes}
+        s.briefs_both_sides += sides >= {"for", "against"}
+        for p in answer.points:
+            for q in p.verified_quotes:
+                sup = any(_overlaps(q.doc_id, q.start, q.end, sp) for sp in item.support)
+                opp = any(_overlaps(q.doc_id, q.start, q.end, sp) for sp in item.oppose)
+                if sup != opp:  # evidence the gold set places on exactly one side
+                    s.stance_checked += 1
+                    s.stance_correct += (p.section == "for") == sup
+
+
+def _overlaps(doc_id: str, start: int, end: int, span: Span) -> bool:
+    return doc_id == span[0] and start < span[2] and span[1] < end
+
+
+def _key_points_hit(assistant: Assistant, key_points: tuple[str, ...], answer: Answer) -> int:
+    texts = [t for p in answer.points for t in (p.text, p.reasoning, p.reply) if t.strip()]
+    texts += [str(v) for v in answer.fields.values() if isinstance(v, str) and v.strip()]
+    if not texts:
+        return 0
+    emb = assistant.embedder
+    kp, sent = emb.embed(list(key_points)), emb.embed(texts)
+    return sum(max(sum(x * y for x, y in zip(k, t, strict=True)) for t in sent) >= KEY_POINT_MIN_COSINE
+               for k in kp)
+
+
+def generation_table(rows: list[GenerationScores]) -> str:
+    """A Markdown table of generation scores."""
+    data = [r.summary() for r in rows]
+    if not data:
+        return "No items evaluated."
+    keys = list(data[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(str(d[k]) for k in keys) + " |" for d in data]
+    return "\n".join(lines)
+
+
+def run_eval(a: Assistant, what: str, gold_path: Path | None, *, k: int = 5, limit: int | None = None,
+             progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """``assistant eval retrieval|generation`` on a private index of the seeds: {"json", "text"}."""
+    from dataclasses import asdict
+
+    a.sync(show_progress=False)
+    gold = load_gold(gold_path or a.settings.home / "eval" / "gold_seeds.jsonl", a)
+    if what == "retrieval":
+        rows = evaluate_retrieval(a, gold, k=k)
+        return {"json": [asdict(r) for r in rows], "text": scores_table(rows)}
+    gen = evaluate_generation(a, gold, limit=limit, progress=progress)
+    s = a.settings
+    settings = {"k": s.k, "temperature": s.temperature, "retrieval": s.retrieval}
+    head = f"model {a.generator.name}, " + ", ".join(f"{key}={v}" for key, v in settings.items())
+    return {"json": {"model": a.generator.name, "settings": settings, "modes": [r.summary() for r in gen]},
+            "text": head + "\n\n" + generation_table(gen)}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .chunking import chunk_document, chunker_signature
@@ -24,7 +25,17 @@ def ingest(paths: Iterable[Path], *, store: Store, embedder: Embedder, chunk_siz
            show_progress: bool | None = None) -> IngestReport:
     """Add files and folders to ``store``; returns what was added, replaced, unchanged."""
     started = time.perf_counter()
-    docs = _unique([read_document(p, max_bytes=max_bytes) for p in find_files(paths)])
+    docs = [read_document(p, max_bytes=max_bytes) for p in find_files(paths)]
+    report = ingest_documents(docs, store=store, embedder=embedder, chunk_size=chunk_size,
+                              chunk_overlap=chunk_overlap, batch_size=batch_size, show_progress=show_progress)
+    return replace(report, seconds=time.perf_counter() - started)
+
+
+def ingest_documents(docs: Sequence[Document], *, store: Store, embedder: Embedder, chunk_size: int,
+                     chunk_overlap: int, batch_size: int = 64, show_progress: bool | None = None) -> IngestReport:
+    """Add already-read documents (e.g. an evaluation corpus built in memory)."""
+    started = time.perf_counter()
+    docs = _unique(list(docs))
     chunker = chunker_signature(chunk_size, chunk_overlap)
     fresh: list[tuple[Document, list[Chunk]]] = []
     unchanged = []

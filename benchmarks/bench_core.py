@@ -108,7 +108,7 @@ class TimedEmbedder:
 def machine_facts() -> dict[str, Any]:
     import torch
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -320,6 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     settings = Settings.load()
     load_before = os.getloadavg()
+    if load_before[0] > 0.5:
+        print(f"warning: 1-minute load average is {load_before[0]:.2f}: if other work is still "
+              "running, timings will be skewed", file=sys.stderr)
     tmp = Path(tempfile.mkdtemp(prefix="bench-core-"))
     try:
         results = run_all(args, tmp)
