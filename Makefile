@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup index run test lint bench clean
+.PHONY: setup index run test lint bench eval clean
 
 setup:
 	./scripts/setup.sh
@@ -35,7 +35,16 @@ lint:
 # Run on an idle machine: llama.cpp and torch threads spin, and contention skews every number.
 bench: setup
 	$(BIN)/python benchmarks/bench_core.py --out benchmarks/results/core.json
+	$(BIN)/python benchmarks/bench_search_scale.py --out benchmarks/results/search_scale.json
 	$(BIN)/python benchmarks/bench_generate.py --model default --out benchmarks/results/generate.json
+	$(BIN)/python benchmarks/bench_serve.py --model default --out benchmarks/results/serve.json
+	$(BIN)/python benchmarks/report.py
+
+# Quality: retrieval on the gold set, generation on a spread of gold items, ArguAna counters + stance.
+eval: index
+	$(BIN)/assistant eval --json > eval/results/retrieval.json
+	$(BIN)/assistant eval generation --limit 12 --json > eval/results/generation.json
+	$(BIN)/assistant eval arguana ../shared/benchmarks/arguana-dev.jsonl --limit 600 --stance 3 --json > eval/results/arguana.json
 
 clean:
 	rm -rf index .pytest_cache .mypy_cache .ruff_cache
