@@ -21,10 +21,9 @@ from .types import Answer, Document, DocumentInfo, IngestReport, Passage
 
 
 class Assistant:
-    """Ingest, list, remove and search documents in one index.
+    """Ingest, list, remove and search documents in one index; ask, brief, steelman, rebut.
 
-    >>> a = Assistant(index_dir="/tmp/my-index")        # doctest: +SKIP
-    >>> a.ingest(["seeds/"]); a.search("Does remote work hurt productivity?", k=3)  # doctest: +SKIP
+    Example (see README): ``Assistant(index_dir="/tmp/ix").ingest(["seeds/"])``.
     """
 
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,

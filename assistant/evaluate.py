@@ -138,9 +138,9 @@ class GenerationScores:
     false_refusals: int = 0
     seconds: float = 0.0
 
-    def summary(self) -> dict[str, float | int | str]:
-        def share(a: int, b: int) -> float:
-            return round(a / b, 3) if b else float("nan")
+    def summary(self) -> dict[str, float | int | str | None]:
+        def share(a: int, b: int) -> float | None:
+            return round(a / b, 3) if b else None  # None: nothing to measure (JSON has no NaN)
 
         return {"mode": self.mode, "items": self.items, "quotes_verified": share(self.verified, self.quotes),
                 "claims_cited": share(self.cited_claims, self.claims),
@@ -170,10 +170,10 @@ def evaluate_generation(assistant: Assistant, gold: list[GoldItem], *, limit: in
 
 
 def _spread(gold: list[GoldItem], limit: int | None) -> list[GoldItem]:
-    """The first ``limit`` items, taken round-robin over kinds so every mode is measured."""
+    """``limit`` items taken round-robin over (kind, covered), so every mode and refusals are measured."""
     if not limit or limit >= len(gold):
         return gold
-    queues = {k: [g for g in gold if g.kind == k] for k in MODE_OF}
+    queues = {(k, c): [g for g in gold if g.kind == k and g.covered == c] for k in MODE_OF for c in (True, False)}
     out: list[GoldItem] = []
     while len(out) < limit and any(queues.values()):
         for q in queues.values():
@@ -231,7 +231,7 @@ def generation_table(rows: list[GenerationScores]) -> str:
         return "No items evaluated."
     keys = list(data[0])
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(str(d[k]) for k in keys) + " |" for d in data]
+    lines += ["| " + " | ".join("n/a" if d[k] is None else str(d[k]) for k in keys) + " |" for d in data]
     return "\n".join(lines)
 
 

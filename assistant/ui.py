@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import tempfile
 import threading
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,9 @@ def respond(a: Assistant, message: str, history: list[dict[str, str]], mode_labe
                                      temperature=float(temperature), max_tokens=int(length) or None)
         except AssistantError as exc:
             result["error"] = str(exc)
+        except Exception:  # a bug: keep the page alive, the traceback goes to the server log
+            traceback.print_exc()
+            result["error"] = "internal error while answering (details in the server log)"
         finally:
             pieces.put(None)
 

@@ -32,8 +32,9 @@ def build(a: Assistant, data: Path, size: int, rng: random.Random) -> int:
     """Fill ``a``'s index with ``size`` real chunks carrying random unit vectors."""
     s = a.settings
     docs, _ = build_corpus(load_points(data))
+    unique = list({d.doc_id: d for d in docs}.values())  # ArguAna repeats a few texts
     items, total = [], 0
-    for doc in docs:
+    for doc in unique:
         chunks = chunk_document(doc, size=s.chunk_size, overlap=s.chunk_overlap)[: size - total]
         items.append((doc, chunks))
         total += len(chunks)

@@ -25,7 +25,8 @@ def _load(name: str) -> dict | None:  # type: ignore[type-arg]
 
 def generation_section(g: dict) -> list[str]:  # type: ignore[type-arg]
     rows = ["## Generation: per mode on the seeds", "",
-            f"Command: `{g['command']}` (model {g['model']}, {g['machine']['threads']} threads, temperature 0, "
+            f"Command: `.venv/bin/python {g['command']}` (model {g['model']}, "
+            f"{g['machine']['threads']} threads, temperature 0, "
             f"llama-cpp-python {g['machine']['llama_cpp_python']}; measured {g['measured']}).", "",
             "| mode | prompt tokens | first token | total | tokens | tokens/s | raw llama-cpp-python tokens/s | "
             "ratio | quotes verified / unverified |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -42,7 +43,8 @@ def generation_section(g: dict) -> list[str]:  # type: ignore[type-arg]
 
 def scale_section(s: dict) -> list[str]:  # type: ignore[type-arg]
     rows = ["## Search latency at 100 and 10,000 chunks", "",
-            f"Command: `{s['command']}` ({s['queries']} queries, k=6; real chunk texts and query embeddings, "
+            f"Command: `.venv/bin/python {s['command']}` ({s['queries']} queries, k=6; "
+            "real chunk texts and query embeddings, "
             f"random stored vectors; measured {s['measured']}).", "",
             "| chunks | dense p50 / p95 ms | lexical p50 / p95 ms | hybrid p50 / p95 ms |", "|---:|---:|---:|---:|"]
     for r in s["sizes"]:
@@ -53,8 +55,9 @@ def scale_section(s: dict) -> list[str]:  # type: ignore[type-arg]
 
 def serve_section(s: dict) -> list[str]:  # type: ignore[type-arg]
     req = ", ".join(f"{k} {v} s" for k, v in s["request_seconds"].items())
-    return ["## Memory of `assistant serve`", "", f"Command: `{s['command']}` (measured {s['measured']}).", "",
-            "| model | RSS idle (page up, embedder loaded) | peak RSS (after an Ask and a Brief) | requests |",
+    return ["## Memory of `assistant serve`", "",
+            f"Command: `.venv/bin/python {s['command']}` (measured {s['measured']}).", "",
+            "| model | RSS, page up (models load on first request) | peak RSS (an Ask and a Brief) | requests |",
             "|---|---:|---:|---|", f"| {s['model']} | {s['idle_rss_mb']} MB | {s['peak_rss_mb']} MB | {req} |", ""]
 
 

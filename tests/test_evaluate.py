@@ -57,9 +57,12 @@ def test_retrieval_metrics_are_sane_and_hybrid_is_not_worse(seeded_assistant: As
     assert rows["hybrid"].recall_at_k > 0.6
 
 
-def test_spread_takes_kinds_round_robin() -> None:
-    items = [GoldItem(f"g{i}", kind, "t", ()) for i, kind in enumerate(["question"] * 5 + ["motion"] * 2 + ["claim"])]
-    assert [g.kind for g in _spread(items, 4)] == ["question", "motion", "claim", "question"]
+def test_spread_takes_kinds_and_coverage_round_robin() -> None:
+    kinds = ["question"] * 5 + ["motion"] * 2 + ["claim"]
+    items = [GoldItem(f"g{i}", kind, "t", (), covered=i != 4) for i, kind in enumerate(kinds)]
+    picked = _spread(items, 5)
+    assert [g.kind for g in picked] == ["question", "question", "motion", "claim", "question"]
+    assert [g.covered for g in picked] == [True, False, True, True, True]
 
 
 def test_generation_scores_with_a_citing_model(seeded_assistant: Assistant) -> None:
