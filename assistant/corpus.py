@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -189,8 +189,3 @@ def _html_text(html: str) -> tuple[str, dict[str, str]]:
     title = re.sub(r"\s+", " ", parser.title).strip()
     return text, ({"title": title} if title else {})
 
-
-def iter_documents(paths: Iterable[Path], *, max_bytes: int) -> Iterator[Document]:
-    """Read every file under ``paths``; stops at the first bad file."""
-    for path in find_files(paths):
-        yield read_document(path, max_bytes=max_bytes)

@@ -83,20 +83,20 @@ def messages_for(prompts_dir: Path, mode: str, request: str, block: str) -> list
             {"role": "user", "content": user}]
 
 
-def fit_passages(passages: list[Passage], mode: str, request: str, generator: Generator,
-                 prompts_dir: Path, notices: list[str]) -> list[Passage]:
-    """Drop the lowest-ranked passages until prompt + answer fit the context window."""
+def fit_prompt(passages: list[Passage], mode: str, request: str, generator: Generator, prompts_dir: Path,
+               notices: list[str]) -> tuple[list[Passage], list[Sentence], list[dict[str, str]]]:
+    """The prompt with as many passages as fit the context window (lowest-ranked dropped first)."""
     budget = generator.n_ctx - MAX_TOKENS[mode] - 64
     kept = list(passages)
-    while kept:
-        block = sources_block(kept, number_sentences(kept))
-        text = "\n".join(m["content"] for m in messages_for(prompts_dir, mode, request, block))
-        if generator.count_tokens(text) <= budget:
+    while True:
+        sentences = number_sentences(kept)
+        messages = messages_for(prompts_dir, mode, request, sources_block(kept, sentences))
+        if len(kept) <= 1 or generator.count_tokens("\n".join(m["content"] for m in messages)) <= budget:
             break
         kept.pop()
     if len(kept) < len(passages):
         notices.append(f"Only {len(kept)} of {len(passages)} passages fit the model's context window.")
-    return kept
+    return kept, sentences, messages
 
 
 def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: Generator, prompts_dir: Path,
@@ -109,9 +109,7 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
     retrieval_ms = (time.perf_counter() - started) * 1000
     if not found or (mode == "ask" and passages is None and _top_dense(found) < ASK_MIN_SCORE):
         return _not_covered(req, generator.name, found, retrieval_ms)
-    found = fit_passages(found, mode, req.text, generator, prompts_dir, req.notices)
-    sentences = number_sentences(found)
-    messages = messages_for(prompts_dir, mode, req.text, sources_block(found, sentences))
+    found, sentences, messages = fit_prompt(found, mode, req.text, generator, prompts_dir, req.notices)
     gen = generator.generate(messages, schema=schema_for(mode, [s.sid for s in sentences]),
                              max_tokens=max_tokens or MAX_TOKENS[mode], temperature=temperature,
                              on_token=on_token)
