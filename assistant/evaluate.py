@@ -214,8 +214,7 @@ def _overlaps(doc_id: str, start: int, end: int, span: Span) -> bool:
 
 
 def _key_points_hit(assistant: Assistant, key_points: tuple[str, ...], answer: Answer) -> int:
-    texts = [t for p in answer.points for t in (p.text, p.reasoning, p.reply) if t.strip()]
-    texts += [str(v) for v in answer.fields.values() if isinstance(v, str) and v.strip()]
+    texts = answer.prose
     if not texts:
         return 0
     emb = assistant.embedder

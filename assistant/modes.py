@@ -21,7 +21,7 @@ from .llm import Generator, OnToken, parse_json
 from .retrieve import RRF_K, Retriever
 from .schemas import schema_for
 from .store import Store
-from .types import Answer, Passage, Point, Quote, Sentence, Timings
+from .types import Answer, Clash, KeyTerm, Passage, Point, Quote, Sentence, Timings
 
 MODES = ("ask", "brief", "steelman", "rebut")
 MAX_REQUEST_CHARS = 600
@@ -116,18 +116,18 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
     data = parse_json(gen.text)
     if not data:
         req.notices.append("The model's output could not be read as a structured answer.")
-    points, fields = to_points(mode, data, sentences, found, store)
+    points, prose = to_points(mode, data, sentences, found, store)
     timings = Timings(retrieval_ms=retrieval_ms, prompt_tokens=gen.prompt_tokens, ttft_ms=gen.ttft_s * 1000,
                       generated_tokens=gen.completion_tokens, generation_s=gen.total_s - gen.ttft_s,
                       total_ms=(time.perf_counter() - started) * 1000)
     covered = bool(data.get("covered", True)) if mode == "ask" else True
     notices = req.notices + _balance_notices(mode, points)
-    return Answer(mode, req.text, generator.name, tuple(found), tuple(points), fields, covered,
-                  tuple(notices), timings)
+    return Answer(mode, req.text, generator.name, tuple(found), tuple(points), covered, tuple(notices), timings,
+                  **prose)
 
 
 def to_points(mode: str, data: dict[str, Any], sentences: Sequence[Sentence], passages: Sequence[Passage],
-              store: Store) -> tuple[list[Point], dict[str, object]]:
+              store: Store) -> tuple[list[Point], dict[str, Any]]:
     """Model JSON -> verified points plus the mode's prose fields."""
     def check(refs: object) -> tuple[Quote, ...]:
         return verify(refs, sentences, passages, lambda doc_id: store.document(doc_id).text)
@@ -141,25 +141,28 @@ def to_points(mode: str, data: dict[str, Any], sentences: Sequence[Sentence], pa
 
     if mode == "ask":
         points = [Point("answer", s(x, "text"), quotes=check(x.get("evidence"))) for x in items("points")]
-        return points, {"gaps": str(data.get("gaps") or "")}
+        gaps = str(data.get("gaps") or "").strip()
+        return points, {"gaps": (gaps,) if gaps else ()}
     if mode == "brief":
         points = [Point(side, s(x, "claim"), s(x, "reasoning"), check(x.get("evidence")))
                   for side in ("for", "against") for x in items(side)]
-        return points, {"key_terms": items("key_terms"), "clashes": items("clashes"), "gaps": _strs(data, "gaps")}
+        return points, {"key_terms": tuple(KeyTerm(s(t, "term"), s(t, "definition")) for t in items("key_terms")),
+                        "clashes": tuple(Clash(s(c, "issue"), s(c, "decider")) for c in items("clashes")),
+                        "gaps": _strs(data, "gaps")}
     if mode == "steelman":
         points = [Point("reason", s(x, "claim"), s(x, "reasoning"), check(x.get("evidence"))) for x in items("reasons")]
         points += [Point("objection", s(x, "objection"), quotes=check(x.get("evidence")), reply=s(x, "reply"),
                          reply_quotes=check(x.get("reply_evidence"))) for x in items("objections")]
-        return points, {"thesis": str(data.get("thesis") or ""), "gaps": _strs(data, "gaps")}
+        return points, {"thesis": str(data.get("thesis") or "").strip(), "gaps": _strs(data, "gaps")}
     points = [Point("weak_point", s(x, "point"), s(x, "reasoning"), check(x.get("evidence")))
               for x in items("weak_points")]
     points += [Point("concession", s(x, "point"), quotes=check(x.get("evidence"))) for x in items("concessions")]
-    return points, {"assumptions": _strs(data, "assumptions"), "speech": str(data.get("speech") or "")}
+    return points, {"assumptions": _strs(data, "assumptions"), "speech": str(data.get("speech") or "").strip()}
 
 
-def _strs(data: dict[str, Any], key: str) -> list[str]:
+def _strs(data: dict[str, Any], key: str) -> tuple[str, ...]:
     value = data.get(key)
-    return [str(v) for v in value if str(v).strip()] if isinstance(value, list) else []
+    return tuple(str(v).strip() for v in value if str(v).strip()) if isinstance(value, list) else ()
 
 
 def _top_dense(passages: Sequence[Passage]) -> float:
@@ -169,7 +172,7 @@ def _top_dense(passages: Sequence[Passage]) -> float:
 
 def _not_covered(req: Request, model: str, found: list[Passage], retrieval_ms: float) -> Answer:
     note = "The sources do not cover this question: no passage is close enough to it."
-    return Answer(req.mode, req.text, model, tuple(found), (), {"gaps": note}, covered=False,
+    return Answer(req.mode, req.text, model, tuple(found), (), gaps=(note,), covered=False,
                   notices=(*req.notices, note), timings=Timings(retrieval_ms=retrieval_ms, total_ms=retrieval_ms))
 
 

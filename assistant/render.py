@@ -100,28 +100,20 @@ def _point_lines(n: int, p: Point, links: bool) -> list[str]:
 
 def _field_lines(a: Answer) -> tuple[list[str], list[str]]:
     """Mode prose before and after the points."""
-    f = a.fields
     before: list[str] = []
     after: list[str] = []
-    if a.mode == "brief":
-        terms = [t for t in f.get("key_terms", []) if isinstance(t, dict)]  # type: ignore[attr-defined]
-        if terms:
-            before += ["**Key terms**", *[f"- *{t.get('term', '')}*: {t.get('definition', '')}" for t in terms], ""]
-        clashes = [c for c in f.get("clashes", []) if isinstance(c, dict)]  # type: ignore[attr-defined]
-        if clashes:
-            after += ["## Main clashes", *[f"- **{c.get('issue', '')}** — decided by: {c.get('decider', '')}"
-                                          for c in clashes], ""]
-    if a.mode == "steelman" and f.get("thesis"):
-        before += [f"**Thesis.** {f['thesis']}", ""]
-    if a.mode == "rebut":
-        if f.get("assumptions"):
-            before += ["**Assumptions the claim rests on**", *[f"- {x}" for x in f["assumptions"]], ""]  # type: ignore[attr-defined]
-        if f.get("speech"):
-            after += ["## Rebuttal speech", str(f["speech"]), ""]
-    gaps = f.get("gaps")
-    gap_list = [gaps] if isinstance(gaps, str) and gaps.strip() else (gaps if isinstance(gaps, list) else [])
-    if gap_list:
-        after += ["## What the sources do not cover", *[f"- {g}" for g in gap_list], ""]
+    if a.key_terms:
+        before += ["**Key terms**", *[f"- *{t.term}*: {t.definition}" for t in a.key_terms], ""]
+    if a.thesis:
+        before += [f"**Thesis.** {a.thesis}", ""]
+    if a.assumptions:
+        before += ["**Assumptions the claim rests on**", *[f"- {x}" for x in a.assumptions], ""]
+    if a.clashes:
+        after += ["## Main clashes", *[f"- **{c.issue}** — decided by: {c.decider}" for c in a.clashes], ""]
+    if a.speech:
+        after += ["## Rebuttal speech", a.speech, ""]
+    if a.gaps:
+        after += ["## What the sources do not cover", *[f"- {g}" for g in a.gaps], ""]
     return before, after
 
 
@@ -154,7 +146,8 @@ def answer_markdown(a: Answer, *, links: bool = False) -> str:
 
 def quote_dict(q: Quote) -> dict[str, Any]:
     return {"ref": q.ref, "verified": q.verified, "reason": q.reason, "passage": q.passage,
-            "doc_id": q.doc_id, "title": q.title, "start": q.start, "end": q.end, "text": q.text}
+            "doc_id": q.doc_id, "title": q.title, "start": q.start, "end": q.end, "text": q.text,
+            "stance": q.stance}
 
 
 def answer_dict(a: Answer) -> dict[str, Any]:
@@ -167,7 +160,9 @@ def answer_dict(a: Answer) -> dict[str, Any]:
                     "citations": sorted({f"P{q.passage}" for q in p.quotes if q.verified}),
                     "quotes": [quote_dict(q) for q in p.quotes], "reply": p.reply,
                     "reply_quotes": [quote_dict(q) for q in p.reply_quotes]} for p in a.points],
-        "fields": a.fields,
+        "key_terms": [asdict(t) for t in a.key_terms], "clashes": [asdict(c) for c in a.clashes],
+        "gaps": list(a.gaps), "thesis": a.thesis, "assumptions": list(a.assumptions), "speech": a.speech,
+        "gates": asdict(a.gates),
         "verification": {"verified": a.verified_count, "unverified": a.rejected_count},
         "timings": {"retrieval_ms": round(t.retrieval_ms, 1), "prompt_tokens": t.prompt_tokens,
                     "ttft_ms": round(t.ttft_ms, 1), "generated_tokens": t.generated_tokens,

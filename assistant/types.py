@@ -103,6 +103,10 @@ class Quote:
     start: int = -1  # char offsets in the source document's normalised text
     end: int = -1
     text: str = ""
+    # The stance step's label of this sentence towards the request: support | oppose | neutral
+    # ("" when no stance step ran, e.g. ask). With the point's section it says whether the quote
+    # backs the claim it is filed under; "verified" only ever means "verbatim at these offsets".
+    stance: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,18 +142,70 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class KeyTerm:
+    """A term of the motion that needs defining (brief)."""
+
+    term: str
+    definition: str
+
+
+@dataclass(frozen=True)
+class Clash:
+    """Where the two sides collide, and what would decide it (brief)."""
+
+    issue: str
+    decider: str
+
+
+@dataclass(frozen=True)
+class Gates:
+    """What the code-enforced quality gates found and did, for --json and eval.
+
+    ``*_dropped`` / ``*_repaired`` count what was caught; an answer that leaves
+    the gates has no restated request, no duplicate claim, no ids in prose and
+    no evidence used twice.
+    """
+
+    restating_dropped: int = 0  # claims too close to the request
+    duplicate_dropped: int = 0  # claims too close to an earlier claim
+    ids_in_prose_repaired: int = 0  # prose fields that named sentence / passage ids or "the sources"
+    copy_dropped: int = 0  # points whose text was only ids or a copy of their evidence
+    evidence_reused: int = 0  # evidence sentences cited by more than one point (0 by construction)
+    off_side_evidence_dropped: int = 0  # quotes whose stance contradicts the side they were filed under
+    regenerated: int = 0  # steps run again after a gate rejected their output
+
+
+@dataclass(frozen=True)
 class Answer:
-    """The result of ask / brief / steelman / rebut, verified."""
+    """The result of ask / brief / steelman / rebut, verified.
+
+    Mode prose is typed: ``key_terms`` and ``clashes`` (brief), ``thesis``
+    (steelman), ``assumptions`` and ``speech`` (rebut), ``gaps`` (all).
+    """
 
     mode: str
     request: str
     model: str
     passages: tuple[Passage, ...]
     points: tuple[Point, ...]
-    fields: dict[str, object]  # mode-specific prose: motion, key_terms, clashes, gaps, speech, ...
     covered: bool = True
     notices: tuple[str, ...] = ()
     timings: Timings = field(default_factory=Timings)
+    key_terms: tuple[KeyTerm, ...] = ()
+    clashes: tuple[Clash, ...] = ()
+    gaps: tuple[str, ...] = ()
+    thesis: str = ""
+    assumptions: tuple[str, ...] = ()
+    speech: str = ""
+    gates: Gates = field(default_factory=Gates)
+
+    @property
+    def prose(self) -> list[str]:
+        """Every free-text field the model wrote (for gates and key-point scoring)."""
+        out = [t for p in self.points for t in (p.text, p.reasoning, p.reply)]
+        out += [t.definition for t in self.key_terms] + [x for c in self.clashes for x in (c.issue, c.decider)]
+        out += [*self.gaps, self.thesis, *self.assumptions, self.speech]
+        return [t for t in out if t.strip()]
 
     @property
     def quotes(self) -> list[Quote]:

@@ -29,7 +29,7 @@ def test_brief_has_both_sides_with_verified_evidence(default_assistant: Assistan
     _all_verified(default_assistant, ans)
     sides = {p.section for p in ans.points if p.verified_quotes}
     assert sides == {"for", "against"}, [(p.section, p.text) for p in ans.points]
-    assert ans.fields["clashes"]
+    assert ans.clashes
 
 
 def test_ask_answers_with_citations(default_assistant: Assistant) -> None:
@@ -41,7 +41,7 @@ def test_ask_answers_with_citations(default_assistant: Assistant) -> None:
 def test_steelman_and_rebut(default_assistant: Assistant) -> None:
     s = default_assistant.steelman("Companies should bring staff back to the office")
     _all_verified(default_assistant, s)
-    assert s.fields["thesis"] and any(p.section == "reason" for p in s.points)
+    assert s.thesis and any(p.section == "reason" for p in s.points)
     r = default_assistant.rebut("Working from home is not proper work")
     _all_verified(default_assistant, r)
-    assert r.fields["speech"] and any(p.section == "weak_point" for p in r.points)
+    assert r.speech and any(p.section == "weak_point" for p in r.points)
