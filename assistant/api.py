@@ -6,13 +6,14 @@ so tests can hand in fakes. One instance per process is the intended use.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .config import Settings
 from .embed import Embedder, load_embedder
 from .errors import InputError, StoreError
+from .events import Event
 from .ingest import ingest as _ingest
 from .llm import Generator, OnToken
 from .retrieve import Retriever
@@ -139,17 +140,37 @@ class Assistant:
     # -- writing -----------------------------------------------------------------
 
     def run(self, mode: str, text: str, *, k: int | None = None, passages: Sequence[Passage] | None = None,
-            on_token: OnToken | None = None, temperature: float | None = None,
-            max_tokens: int | None = None) -> Answer:
-        """One ask / brief / steelman / rebut request, verified. ``passages``: reuse (follow-up)."""
-        from .modes import run
+            on_token: OnToken | None = None, on_event: Callable[[Event], None] | None = None,
+            temperature: float | None = None, max_tokens: int | None = None, one_call: bool = False,
+            stance_method: str | None = None) -> Answer:
+        """One ask / brief / steelman / rebut request, verified. ``passages``: reuse (follow-up).
 
+        ``one_call`` runs the old single-JSON path (kept as the evaluation baseline);
+        ``on_event`` receives the events of ``assistant.events`` as they happen.
+        """
         s = self.settings
         store = self.store()  # before the model loads: a missing index fails fast
-        return run(mode, text, retriever=self.retriever, store=store, generator=self.generator,
-                   prompts_dir=s.prompts_dir, k=k or s.k, passages=passages, on_token=on_token,
-                   temperature=s.temperature if temperature is None else temperature,
-                   max_tokens=max_tokens or s.max_tokens or None)
+        common: dict[str, Any] = dict(retriever=self.retriever, store=store, generator=self.generator,
+                                      prompts_dir=s.prompts_dir, k=k or s.k, passages=passages, on_token=on_token,
+                                      temperature=s.temperature if temperature is None else temperature,
+                                      max_tokens=max_tokens or s.max_tokens or None)
+        if one_call:
+            from .oneshot import run as run_one_call
+
+            return run_one_call(mode, text, **common)
+        from .pipeline import run
+
+        return run(mode, text, on_event=on_event, stance_method=stance_method, **common)
+
+    def stream(self, mode: str, text: str, **kw: Any) -> Iterator[Event]:
+        """Run a request in a worker thread and yield its events; the last is ``Finished``.
+
+        Closing the iterator early (a Stop button, a closed tab) stops the model at its
+        next token. Errors meant for the user are raised from the iterator.
+        """
+        from .streaming import stream
+
+        return stream(self, mode, text, **kw)
 
     def use_model(self, ref: str) -> str:
         """Switch to another model (role, name or .gguf path); it loads on the next request."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from .types import Passage, Quote, Sentence
 
@@ -22,8 +23,11 @@ _FREE_QUOTE = re.compile(r"^P(\d+)\s*:\s*(.+)$", re.S)
 MIN_QUOTE = 12  # shorter free-text quotes prove nothing
 
 
-def number_sentences(passages: Sequence[Passage]) -> list[Sentence]:
+def number_sentences(passages: Sequence[Passage], *, dedupe: bool = True) -> list[Sentence]:
     """Split passages into sentences numbered S1.. across the whole request.
+
+    Adjacent chunks overlap, so with ``dedupe`` a sentence whose span in its
+    document overlaps one already numbered is left out (it is the same text).
 
     >>> from assistant.types import Chunk
     >>> c = Chunk("d:0", "d", "T", "/t", 0, 10, 36, "One claim. Two claims!\\nHeading")
@@ -31,6 +35,7 @@ def number_sentences(passages: Sequence[Passage]) -> list[Sentence]:
     [('S1', 10, 'One claim.'), ('S2', 21, 'Two claims!'), ('S3', 33, 'Heading')]
     """
     out: list[Sentence] = []
+    spans: dict[str, list[tuple[int, int]]] = {}
     for n, p in enumerate(passages, 1):
         c = p.chunk
         for m in _SENTENCE.finditer(c.text):
@@ -38,17 +43,28 @@ def number_sentences(passages: Sequence[Passage]) -> list[Sentence]:
             if len(text) < 2:
                 continue
             offset = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
+            start = c.start + offset
+            seen = spans.setdefault(c.doc_id, [])
+            if dedupe and any(start < e and s < start + len(text) for s, e in seen):
+                continue
+            seen.append((start, start + len(text)))
             out.append(Sentence(f"S{len(out) + 1}", n, c.chunk_id, c.doc_id, c.title,
-                                c.start + offset, c.start + offset + len(text), text))
+                                start, start + len(text), text))
     return out
+
+
+def renumber(sentences: Sequence[Sentence]) -> list[Sentence]:
+    """The same sentences, ids made contiguous again (S1, S2, ...) in their order."""
+    return [replace(s, sid=f"S{i}") for i, s in enumerate(sentences, 1)]
 
 
 def sources_block(passages: Sequence[Passage], sentences: Sequence[Sentence]) -> str:
     """The SOURCES text the model sees: passage headers, then one sentence per line."""
     lines: list[str] = []
     for n, p in enumerate(passages, 1):
-        lines.append(f"[P{n}] {p.chunk.title}")
-        lines += [f"{s.sid} {s.text}" for s in sentences if s.passage == n]
+        mine = [f"{s.sid} {s.text}" for s in sentences if s.passage == n]
+        if mine:  # a passage whose sentences were all left out is not shown
+            lines += [f"[P{n}] {p.chunk.title}", *mine]
     return "\n".join(lines)
 
 

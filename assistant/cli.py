@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import offline
-from .errors import AssistantError
+from .errors import AssistantError, InputError
 
 offline.enforce()
 
@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--max-tokens", type=int, metavar="N", help="answer length cap in tokens")
         s.add_argument("--out", metavar="FILE.md", help="also write the Markdown to this file")
         s.add_argument("--json", action="store_true", help="print the whole structure as JSON")
+        s.add_argument("--one-call", action="store_true",
+                       help="the old single-call path (no stance step or gates), for comparison")
         s.set_defaults(run=_write, mode=mode)
 
     s = sub.add_parser("serve", help="the chat page in your browser (loopback only by default)")
@@ -85,8 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--gold", metavar="FILE", help="gold JSONL (default eval/gold_seeds.jsonl)")
     s.add_argument("--k", type=int, default=5, metavar="N", help="k for recall@k (default 5)")
     s.add_argument("--limit", type=int, metavar="N", help="generation: items; arguana: points (default all)")
-    s.add_argument("--stance", type=int, default=3, metavar="N",
-                   help="arguana: debates to write briefs for, for stance balance (default 3; 0 skips)")
+    s.add_argument("--stance", type=int, default=40, metavar="N",
+                   help="arguana: debates for the stance-step score (default 40; 0 skips)")
+    s.add_argument("--briefs", type=int, default=10, metavar="N",
+                   help="arguana: debates to write full briefs for, by each path (default 10; 0 skips)")
+    s.add_argument("--call-debates", type=int, default=10, metavar="N",
+                   help="arguana: debates for the slow one-call stance method (default 10)")
+    s.add_argument("--paths", default="staged,one-call", metavar="LIST",
+                   help="generation / arguana briefs: staged, one-call or both (default: both, side by side)")
+    s.add_argument("--out", metavar="FILE", help="write the JSON results here, updated as items finish")
     s.add_argument("--json", action="store_true")
     s.set_defaults(run=_eval)
 
@@ -167,12 +176,12 @@ def _search(args: argparse.Namespace) -> int:
 def _write(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from .progress import TerminalProgress
     from .render import answer_dict, answer_markdown
 
     a = _assistant(args, k=args.k, temperature=args.temperature, max_tokens=args.max_tokens)
-    progress = _token_progress()
-    answer = a.run(args.mode, " ".join(args.text), on_token=progress)
-    progress("")
+    with TerminalProgress(sys.stderr) as progress:
+        answer = a.run(args.mode, " ".join(args.text), on_event=progress, one_call=args.one_call)
     markdown = answer_markdown(answer)
     if args.out:
         try:
@@ -181,24 +190,6 @@ def _write(args: argparse.Namespace) -> int:
             raise AssistantError(f"cannot write {args.out}: {exc.strerror}") from None
     _emit(answer_dict(answer)) if args.json else print(markdown)
     return 0
-
-
-def _token_progress() -> Callable[[str], None]:
-    """A live token counter on stderr while the model writes (the answer prints when verified)."""
-    count = 0
-
-    def update(piece: str) -> None:
-        nonlocal count
-        if not sys.stderr.isatty():
-            return
-        if piece:
-            count += 1
-            if count % 5 == 1:
-                print(f"\rwriting... {count} tokens", end="", file=sys.stderr, flush=True)
-        elif count:
-            print("\r" + " " * 30 + "\r", end="", file=sys.stderr, flush=True)
-
-    return update
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -217,9 +208,14 @@ def _eval(args: argparse.Namespace) -> int:
 
     from . import evaluate
     from .api import Assistant
+    from .evalreport import Report
 
     if args.what == "arguana" and not args.path:
         raise AssistantError("eval arguana needs the path of a JSONL file in the ArguAna format")
+    paths = tuple(p.strip() for p in args.paths.split(",") if p.strip())
+    if not paths or set(paths) - {"staged", "one-call"}:
+        raise InputError(f"--paths takes staged, one-call or both, got {args.paths!r}")
+    report = Report(Path(args.out) if args.out else None)
     with tempfile.TemporaryDirectory(prefix="assistant-eval-") as tmp:
         # A private index: scores never depend on (or touch) what the user has added.
         a = Assistant(index_dir=Path(tmp) / "index", embedder=args.embedder, model=args.model)
@@ -227,11 +223,17 @@ def _eval(args: argparse.Namespace) -> int:
             if args.what == "arguana":
                 from .arguana import run_eval
 
-                result = run_eval(a, Path(args.path), limit=args.limit, stance=args.stance)
+                result = run_eval(a, Path(args.path), limit=args.limit, stance=args.stance, briefs=args.briefs,
+                                  call_debates=args.call_debates, paths=paths, report=report)
             else:
                 log = (lambda m: print(m, file=sys.stderr, flush=True)) if sys.stderr.isatty() else None
                 gold = Path(args.gold) if args.gold else None
-                result = evaluate.run_eval(a, args.what, gold, k=args.k, limit=args.limit, progress=log)
+                result = evaluate.run_eval(a, args.what, gold, k=args.k, limit=args.limit, paths=paths,
+                                           report=report, progress=log)
+        except KeyboardInterrupt:
+            if args.out:
+                print(f"interrupted: partial results kept in {args.out}", file=sys.stderr)
+            raise
         finally:
             a.close()
     _emit(result["json"]) if args.json else print(result["text"])

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import gates
 from .api import Assistant
 from .errors import InputError
+from .evalreport import Report
 from .retrieve import VARIANTS
 from .types import Answer
 
@@ -116,12 +118,14 @@ def scores_table(rows: list[RetrievalScores]) -> str:
 # -- generation ------------------------------------------------------------------
 
 MODE_OF = {"question": "ask", "motion": "brief", "claim": "rebut"}
+MODES_OF = {"question": ("ask",), "motion": ("brief",), "claim": ("rebut", "steelman")}
 KEY_POINT_MIN_COSINE = 0.55  # a key point counts as covered when some answer sentence is this close
 
 
 @dataclass
 class GenerationScores:
     mode: str
+    path: str = "staged"  # staged | one-call
     items: int = 0
     quotes: int = 0
     verified: int = 0
@@ -137,36 +141,52 @@ class GenerationScores:
     answers_expected: int = 0
     false_refusals: int = 0
     seconds: float = 0.0
+    restating: int = 0
+    ids_in_prose: int = 0
+    evidence_reused: int = 0
+    passages_cited: int = 0
 
     def summary(self) -> dict[str, float | int | str | None]:
         def share(a: int, b: int) -> float | None:
             return round(a / b, 3) if b else None  # None: nothing to measure (JSON has no NaN)
 
-        return {"mode": self.mode, "items": self.items, "quotes_verified": share(self.verified, self.quotes),
+        return {"path": self.path, "mode": self.mode, "items": self.items,
+                "quotes_verified": share(self.verified, self.quotes),
                 "claims_cited": share(self.cited_claims, self.claims),
                 "key_point_coverage": share(self.key_points_hit, self.key_points),
                 "briefs_both_sides": share(self.briefs_both_sides, self.items) if self.mode == "brief" else "-",
                 "stance_vs_gold": share(self.stance_correct, self.stance_checked) if self.mode == "brief" else "-",
                 "correct_refusals": share(self.refusals_correct, self.refusals_expected),
                 "false_refusals": share(self.false_refusals, self.answers_expected),
+                "restating_claims": self.restating, "ids_in_prose": self.ids_in_prose,
+                "evidence_reused": self.evidence_reused,
+                "passages_cited": round(self.passages_cited / self.items, 1) if self.items else 0.0,
                 "mean_seconds": round(self.seconds / self.items, 1) if self.items else 0.0}
 
 
 def evaluate_generation(assistant: Assistant, gold: list[GoldItem], *, limit: int | None = None,
+                        paths: tuple[str, ...] = ("staged",), report: Report | None = None,
                         progress: Callable[[str], None] | None = None) -> list[GenerationScores]:
-    """Run each gold item through its mode and score citations, coverage, balance, refusals."""
-    scores = {m: GenerationScores(m) for m in MODE_OF.values()}
-    for item in _spread(gold, limit):
-        mode = MODE_OF[item.kind]
-        s = scores[mode]
-        started = time.perf_counter()
-        answer = assistant.run(mode, item.text)
-        s.seconds += time.perf_counter() - started
-        s.items += 1
-        _score(assistant, item, answer, s)
-        if progress:
-            progress(f"{item.item_id} {mode}: {answer.verified_count} verified, {len(answer.points)} points")
-    return [s for s in scores.values() if s.items]
+    """Run each gold item through its mode(s) by each path, and score citations, coverage, gates, refusals."""
+    scores: dict[tuple[str, str], GenerationScores] = {}
+    items = _spread(gold, limit)
+    for i, item in enumerate(items, 1):
+        for mode in MODES_OF[item.kind]:
+            for path in paths:
+                s = scores.setdefault((path, mode), GenerationScores(mode, path))
+                started = time.perf_counter()
+                answer = assistant.run(mode, item.text, one_call=path == "one-call")
+                s.seconds += time.perf_counter() - started
+                s.items += 1
+                _score(assistant, item, answer, s)
+                if progress:
+                    progress(f"{item.item_id} {mode} ({path}): {answer.verified_count} verified, "
+                             f"{len(answer.points)} points")
+        if report is not None:
+            report.data["modes"] = [x.summary() for x in scores.values()]
+            report.save()
+            report.progress("generation", i, len(items))
+    return sorted(scores.values(), key=lambda x: (x.mode, x.path))
 
 
 def _spread(gold: list[GoldItem], limit: int | None) -> list[GoldItem]:
@@ -183,6 +203,11 @@ def _spread(gold: list[GoldItem], limit: int | None) -> list[GoldItem]:
 
 
 def _score(assistant: Assistant, item: GoldItem, answer: Answer, s: GenerationScores) -> None:
+    measured = gates.measure(answer, assistant.embedder.embed)
+    s.restating += measured["restating"]
+    s.ids_in_prose += measured["ids_in_prose"]
+    s.evidence_reused += measured["evidence_reused"]
+    s.passages_cited += measured["passages_cited"]
     s.quotes += len(answer.quotes)
     s.verified += answer.verified_count
     s.claims += len(answer.points)
@@ -235,6 +260,7 @@ def generation_table(rows: list[GenerationScores]) -> str:
 
 
 def run_eval(a: Assistant, what: str, gold_path: Path | None, *, k: int = 5, limit: int | None = None,
+             paths: tuple[str, ...] = ("staged",), report: Report | None = None,
              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """``assistant eval retrieval|generation`` on a private index of the seeds: {"json", "text"}."""
     from dataclasses import asdict
@@ -244,9 +270,11 @@ def run_eval(a: Assistant, what: str, gold_path: Path | None, *, k: int = 5, lim
     if what == "retrieval":
         rows = evaluate_retrieval(a, gold, k=k)
         return {"json": [asdict(r) for r in rows], "text": scores_table(rows)}
-    gen = evaluate_generation(a, gold, limit=limit, progress=progress)
+    report = report or Report()
     s = a.settings
     settings = {"k": s.k, "temperature": s.temperature, "retrieval": s.retrieval}
+    report.data.update({"model": a.generator.name, "settings": settings})
+    gen = evaluate_generation(a, gold, limit=limit, paths=paths, report=report, progress=progress)
+    report.data["modes"] = [r.summary() for r in gen]
     head = f"model {a.generator.name}, " + ", ".join(f"{key}={v}" for key, v in settings.items())
-    return {"json": {"model": a.generator.name, "settings": settings, "modes": [r.summary() for r in gen]},
-            "text": head + "\n\n" + generation_table(gen)}
+    return {"json": report.finish(), "text": head + "\n\n" + generation_table(gen)}

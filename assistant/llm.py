@@ -81,6 +81,7 @@ class LlamaGenerator:
         self.threads = threads or physical_cores()
         self.seed = seed
         self._llm: Any = None
+        self._formatter: Any = None
 
     @property
     def llm(self) -> Any:
@@ -88,10 +89,16 @@ class LlamaGenerator:
             from llama_cpp import Llama
 
             try:
-                self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
-                                  n_threads_batch=self.threads, n_batch=512, seed=self.seed, verbose=False)
+                llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
+                            n_threads_batch=self.threads, n_batch=512, seed=self.seed, verbose=False)
             except ValueError as exc:
                 raise ModelError(f"cannot load model {self.path}: {exc}") from None
+            # One formatter for generation and scoring, so both see the very same prompt tokens
+            # and llama.cpp's KV cache carries the shared prefix from one step to the next.
+            self._formatter = _chat_formatter(llm)
+            if self._formatter is not None:
+                llm.chat_handler = self._formatter.to_chat_handler()
+            self._llm = llm
         return self._llm
 
     def count_tokens(self, text: str) -> int:
@@ -126,6 +133,80 @@ class LlamaGenerator:
             total_tokens = int(llm.n_tokens)
         return Generation(text="".join(pieces), prompt_tokens=max(0, total_tokens - len(pieces)),
                           completion_tokens=len(pieces), ttft_s=(first or end) - start, total_s=end - start)
+
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> list[int]:
+        """The tokens ``generate`` would evaluate for ``messages`` (assistant turn opened)."""
+        llm = self.llm
+        if self._formatter is None:
+            raise ModelError(f"model {self.name} has no chat template to score with")
+        result = self._formatter(messages=messages)
+        return list(llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
+
+    def label_logprobs(self, messages: list[dict[str, str]], tails: list[str], labels: list[str],
+                       on_progress: Callable[[int], None] | None = None) -> list[dict[str, float]]:
+        """Next-token log-probabilities of each label after each tail, on one cached prefix.
+
+        The prompt of ``messages`` is evaluated once (reusing whatever prefix the KV cache
+        already holds); then, for every tail, the cache is rolled back to the end of that
+        prompt, the tail is evaluated, and the log-softmax over the first token of each
+        label is read. Labels must start with distinct tokens.
+        """
+        import numpy as np
+
+        with self._lock:
+            llm = self.llm
+            first = [self._first_token(label) for label in labels]
+            if len(set(first)) != len(first):
+                raise ValueError(f"labels {labels} share a first token")
+            prompt = self.prompt_tokens(messages)
+            try:
+                base = self._eval_prefix(prompt)
+                out = []
+                for tail in tails:
+                    llm.n_tokens = base
+                    llm.eval(llm.tokenize(tail.encode("utf-8"), add_bos=False, special=False))
+                    logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
+                    top = float(logits.max())
+                    log_z = top + float(np.log(np.exp(logits - top).sum()))
+                    out.append({label: float(logits[t]) - log_z for label, t in zip(labels, first, strict=True)})
+                    if on_progress:
+                        on_progress(len(out))  # may raise to stop (a UI Stop, Ctrl-C)
+            except BaseException:
+                llm.reset()
+                raise
+        return out
+
+    def _first_token(self, label: str) -> int:
+        return int(self.llm.tokenize(label.encode("utf-8"), add_bos=False, special=False)[0])
+
+    def _eval_prefix(self, prompt: list[int]) -> int:
+        """Evaluate ``prompt``, reusing the longest prefix already in the KV cache; returns its length."""
+        llm = self.llm
+        held = list(llm.input_ids[: llm.n_tokens])
+        same = 0
+        for a, b in zip(held, prompt[:-1], strict=False):  # keep at least one token to evaluate: it yields the logits
+            if a != b:
+                break
+            same += 1
+        llm.n_tokens = same
+        llm.eval(prompt[same:])
+        return len(prompt)
+
+
+def _chat_formatter(llm: Any) -> Any:
+    """The GGUF's own chat template as a llama-cpp-python formatter (None if it has none)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+
+    def text(token: int) -> str:
+        return llm._model.token_get_text(token) if token != -1 else ""
+
+    return Jinja2ChatFormatter(template=template, eos_token=text(llm.token_eos()), bos_token=text(llm.token_bos()),
+                               stop_token_ids=[llm.token_eos()])
 
 
 _LOADED: dict[tuple[str, int], LlamaGenerator] = {}

@@ -1,188 +1,276 @@
-"""ask / brief / steelman / rebut: retrieve, prompt, generate, verify.
+"""ask / brief / steelman / rebut as lists of steps: code carries the structure.
 
-Prompt order is fixed for llama.cpp's KV cache: the shared system rules,
-then the numbered sources, then the mode's task and the request. A follow-up
-on the same passages therefore re-reads only the task and the request. Not
-handled: multi-turn memory beyond reusing passages (the UI keeps the chat).
+A brief is: stance (label every sentence support / oppose / neutral), FOR
+arguments (evidence groups of supporting sentences, one passage each, chosen
+by code; the model writes each claim and reasoning and picks 1-2 ids of its
+own group), AGAINST likewise, then the frame (key terms, clashes, gaps).
+Steelman and rebut are the same shape with other sides and prompts; ask is
+one write step. Evidence can only come from the side the stance step gave
+it, and a sentence used once is gone from later groups, so evidence reuse is
+impossible by construction; the gates in ``gates.py`` drop restatements,
+duplicates and id-talk. Not handled: more than three arguments a side.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-from . import prompts
-from .cite import number_sentences, sources_block, verify
-from .errors import InputError
-from .llm import Generator, OnToken, parse_json
-from .retrieve import RRF_K, Retriever
-from .schemas import schema_for
-from .store import Store
-from .types import Answer, Clash, KeyTerm, Passage, Point, Quote, Sentence, Timings
+from . import gates, schemas, stance
+from .cite import verify
+from .events import Draft, Progress
+from .gates import ClaimFilter, scrub
+from .steps import Context, Step
+from .types import Clash, KeyTerm, Point, Quote, Sentence
 
-MODES = ("ask", "brief", "steelman", "rebut")
-MAX_REQUEST_CHARS = 600
-MAX_TOKENS = {"ask": 400, "brief": 900, "steelman": 800, "rebut": 800}
-# Top dense cosine below which `ask` answers "not covered" without calling the model.
-# Measured on eval/gold_seeds.jsonl: covered questions score 0.344-0.79, off-topic ones < 0.2;
-# near-miss uncovered questions (0.34-0.52) overlap covered ones, so the model decides those.
-ASK_MIN_SCORE = 0.30
-# Extra queries per mode so the evidence is not just the top-k of one query.
-QUERIES = {
-    "ask": ("{r}",),
-    "brief": ("{r}", "arguments and evidence for: {r}",
-              "arguments and evidence against: {r}; problems, risks, criticism"),
-    "steelman": ("{r}", "reasons and evidence supporting: {r}", "objections to: {r}"),
-    "rebut": ("{r}", "evidence against: {r}; counter-arguments", "evidence supporting: {r}"),
-}
+MAX_ARGUMENTS = 3  # per side
+GROUP_SIZE = 3  # candidate sentences offered per argument
+# Top dense cosine below which a mode answers "not covered" without calling the model.
+# ask: measured on eval/gold_seeds.jsonl (covered questions 0.344-0.79, off-topic < 0.2).
+MIN_SCORE = {"ask": 0.30, "brief": 0.0, "steelman": 0.30, "rebut": 0.30}
+# Sentences shown to the model at most (the most relevant to the request are kept).
+MAX_SENTENCES = {"ask": 14, "brief": 16, "steelman": 16, "rebut": 16}
+SIDE_WORDS = {"support": ("FOR", "supports"), "oppose": ("AGAINST", "opposes")}
 
 
-@dataclass
-class Request:
-    mode: str
-    text: str
-    notices: list[str]
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    steps: tuple[Step, ...]
 
 
-def clean_request(mode: str, text: str) -> Request:
-    """Validate the mode and the text; trim over-long text with a notice."""
-    if mode not in MODES:
-        raise InputError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
-    text = " ".join((text or "").split())
-    if not text:
-        raise InputError(f"empty {mode} request: type a question, motion, position or claim")
-    notices = []
-    if len(text) > MAX_REQUEST_CHARS:
-        text = text[:MAX_REQUEST_CHARS].rsplit(" ", 1)[0]
-        notices.append(f"The request was trimmed to its first {len(text)} characters.")
-    return Request(mode, text, notices)
+# -- stance ------------------------------------------------------------------------
 
 
-def gather(mode: str, text: str, retriever: Retriever, k: int) -> list[Passage]:
-    """Passages for a mode: several queries fused by reciprocal rank, best ``k`` kept."""
-    scores: dict[str, float] = {}
-    best: dict[str, Passage] = {}
-    for template in QUERIES[mode]:
-        for p in retriever.search(template.format(r=text), k):
-            cid = p.chunk.chunk_id
-            scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + p.rank)
-            if cid not in best or (p.dense_score or 0) > (best[cid].dense_score or 0):
-                best[cid] = p
-    order = sorted(scores, key=lambda c: (-scores[c], c))[:k]
-    return [replace(best[c], score=scores[c], rank=i) for i, c in enumerate(order, 1)]
+def _label_stance(ctx: Context) -> None:
+    method = ctx.plans.get("stance_method") or stance.DEFAULT_METHOD
+    ctx.stances = stance.label(ctx.generator, ctx.messages, lambda r: ctx.task("stance", request=r), ctx.request,
+                               ctx.sentences, method=method,
+                               on_progress=lambda done, total: ctx.emit(Progress("stance", done, total)))
+    counts = {lab: sum(st.label == lab for st in ctx.stances.values()) for lab in stance.LABELS}
+    ctx.plans["stance_counts"] = counts
 
 
-def messages_for(prompts_dir: Path, mode: str, request: str, block: str) -> list[dict[str, str]]:
-    """System rules, then sources, then the task: the stable part first."""
-    user = prompts.render(prompts_dir, "sources", sources=block) + "\n\n" + \
-        prompts.render(prompts_dir, mode, request=request)
-    return [{"role": "system", "content": prompts.render(prompts_dir, "system")},
-            {"role": "user", "content": user}]
+STANCE = Step("stance", "Weighing which sentences support or oppose it", action=_label_stance)
 
 
-def fit_prompt(passages: list[Passage], mode: str, request: str, generator: Generator, prompts_dir: Path,
-               notices: list[str]) -> tuple[list[Passage], list[Sentence], list[dict[str, str]]]:
-    """The prompt with as many passages as fit the context window (lowest-ranked dropped first)."""
-    budget = generator.n_ctx - MAX_TOKENS[mode] - 64
-    kept = list(passages)
-    while True:
-        sentences = number_sentences(kept)
-        messages = messages_for(prompts_dir, mode, request, sources_block(kept, sentences))
-        if len(kept) <= 1 or generator.count_tokens("\n".join(m["content"] for m in messages)) <= budget:
-            break
-        kept.pop()
-    if len(kept) < len(passages):
-        notices.append(f"Only {len(kept)} of {len(passages)} passages fit the model's context window.")
-    return kept, sentences, messages
+# -- evidence groups -------------------------------------------------------------
 
 
-def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: Generator, prompts_dir: Path,
-        k: int, temperature: float = 0.2, passages: Sequence[Passage] | None = None,
-        max_tokens: int | None = None, on_token: OnToken | None = None) -> Answer:
-    """One request end to end. ``passages`` reuses earlier ones (a follow-up)."""
-    started = time.perf_counter()
-    req = clean_request(mode, text)
-    found = list(passages) if passages is not None else gather(mode, req.text, retriever, k)
-    retrieval_ms = (time.perf_counter() - started) * 1000
-    if not found or (mode == "ask" and passages is None and _top_dense(found) < ASK_MIN_SCORE):
-        return _not_covered(req, generator.name, found, retrieval_ms)
-    found, sentences, messages = fit_prompt(found, mode, req.text, generator, prompts_dir, req.notices)
-    gen = generator.generate(messages, schema=schema_for(mode, [s.sid for s in sentences]),
-                             max_tokens=max_tokens or MAX_TOKENS[mode], temperature=temperature,
-                             on_token=on_token)
-    data = parse_json(gen.text)
-    if not data:
-        req.notices.append("The model's output could not be read as a structured answer.")
-    points, prose = to_points(mode, data, sentences, found, store)
-    timings = Timings(retrieval_ms=retrieval_ms, prompt_tokens=gen.prompt_tokens, ttft_ms=gen.ttft_s * 1000,
-                      generated_tokens=gen.completion_tokens, generation_s=gen.total_s - gen.ttft_s,
-                      total_ms=(time.perf_counter() - started) * 1000)
-    covered = bool(data.get("covered", True)) if mode == "ask" else True
-    notices = req.notices + _balance_notices(mode, points)
-    return Answer(mode, req.text, generator.name, tuple(found), tuple(points), covered, tuple(notices), timings,
-                  **prose)
+def groups(ctx: Context, side: str, n: int = MAX_ARGUMENTS) -> list[list[Sentence]]:
+    """Up to ``n`` groups of unused ``side`` sentences, one passage each, strongest passage first."""
+    by_id = ctx.by_id
+    per_passage: dict[int, list[Sentence]] = {}
+    for st in stance.ranked(ctx.stances, side, ctx.used):
+        s = by_id[st.sid]
+        per_passage.setdefault(s.passage, []).append(s)
+    chosen = [sorted(ss[:GROUP_SIZE], key=lambda s: s.start) for ss in per_passage.values()][:n]
+    return chosen
 
 
-def to_points(mode: str, data: dict[str, Any], sentences: Sequence[Sentence], passages: Sequence[Passage],
-              store: Store) -> tuple[list[Point], dict[str, Any]]:
-    """Model JSON -> verified points plus the mode's prose fields."""
-    def check(refs: object) -> tuple[Quote, ...]:
-        return verify(refs, sentences, passages, lambda doc_id: store.document(doc_id).text)
-
-    def items(key: str) -> list[dict[str, Any]]:
-        value = data.get(key)
-        return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
-
-    def s(x: dict[str, Any], key: str) -> str:
-        return str(x.get(key) or "").strip()
-
-    if mode == "ask":
-        points = [Point("answer", s(x, "text"), quotes=check(x.get("evidence"))) for x in items("points")]
-        gaps = str(data.get("gaps") or "").strip()
-        return points, {"gaps": (gaps,) if gaps else ()}
-    if mode == "brief":
-        points = [Point(side, s(x, "claim"), s(x, "reasoning"), check(x.get("evidence")))
-                  for side in ("for", "against") for x in items(side)]
-        return points, {"key_terms": tuple(KeyTerm(s(t, "term"), s(t, "definition")) for t in items("key_terms")),
-                        "clashes": tuple(Clash(s(c, "issue"), s(c, "decider")) for c in items("clashes")),
-                        "gaps": _strs(data, "gaps")}
-    if mode == "steelman":
-        points = [Point("reason", s(x, "claim"), s(x, "reasoning"), check(x.get("evidence"))) for x in items("reasons")]
-        points += [Point("objection", s(x, "objection"), quotes=check(x.get("evidence")), reply=s(x, "reply"),
-                         reply_quotes=check(x.get("reply_evidence"))) for x in items("objections")]
-        return points, {"thesis": str(data.get("thesis") or "").strip(), "gaps": _strs(data, "gaps")}
-    points = [Point("weak_point", s(x, "point"), s(x, "reasoning"), check(x.get("evidence")))
-              for x in items("weak_points")]
-    points += [Point("concession", s(x, "point"), quotes=check(x.get("evidence"))) for x in items("concessions")]
-    return points, {"assumptions": _strs(data, "assumptions"), "speech": str(data.get("speech") or "").strip()}
+def _group_lines(found: list[list[Sentence]]) -> str:
+    lines = []
+    for i, g in enumerate(found, 1):
+        quoted = " | ".join(f'{s.sid} "{_clip(s.text)}"' for s in g)
+        lines.append(f"a{i} evidence group: {quoted}")
+    return "\n".join(lines)
 
 
-def _strs(data: dict[str, Any], key: str) -> tuple[str, ...]:
+def _clip(text: str, words: int = 30) -> str:
+    parts = text.split()
+    return " ".join(parts[:words]) + (" ..." if len(parts) > words else "")
+
+
+def _quotes(ctx: Context, ids: object, allowed: set[str]) -> tuple[Quote, ...]:
+    """Verified quotes for the ids the model picked, limited to ``allowed``; marks them used."""
+    picked = [i for i in (ids if isinstance(ids, list) else []) if isinstance(i, str) and i in allowed]
+    picked = [i for i in dict.fromkeys(picked) if i not in ctx.used]
+    ctx.used.update(picked)
+    found = verify(picked, ctx.sentences, ctx.passages, ctx.doc_text)
+    return tuple(replace(q, stance=ctx.stances[q.ref].label) if q.ref in ctx.stances else q for q in found)
+
+
+def _claim_filter(ctx: Context) -> ClaimFilter:
+    if "claims" not in ctx.plans:
+        ctx.plans["claims"] = ClaimFilter(ctx.request, ctx.embed)
+    return ctx.plans["claims"]
+
+
+def _prose(ctx: Context, text: object) -> str:
+    cleaned, changed = scrub(str(text or "").strip())
+    if changed:
+        ctx.count("ids_in_prose_repaired")
+    return cleaned
+
+
+# -- argument steps --------------------------------------------------------------
+
+
+def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUMENTS) -> Step:
+    """Arguments on one side: evidence groups chosen by code, words by the model."""
+    word, verb = SIDE_WORDS[side]
+
+    def schema(ctx: Context) -> dict[str, Any] | None:
+        found = groups(ctx, side, n)
+        ctx.plans[name] = found
+        return schemas.arguments([[s.sid for s in g] for g in found]) if found else None
+
+    def variables(ctx: Context) -> dict[str, str]:
+        found = ctx.plans[name]
+        return {"count": str(len(found)), "side": word, "verb": verb, "groups": _group_lines(found)}
+
+    def parse(ctx: Context, data: dict[str, Any]) -> None:
+        for i, g in enumerate(ctx.plans[name], 1):
+            item = data.get(f"a{i}")
+            if not isinstance(item, dict):
+                continue
+            claim, reasoning = _prose(ctx, item.get("claim")), _prose(ctx, item.get("reasoning"))
+            rejected = "copy_dropped" if not claim or gates.is_copy(claim, [s.text for s in g]) else \
+                _claim_filter(ctx).check(claim)
+            if rejected:
+                ctx.count(rejected)
+                continue
+            quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
+            if quotes:
+                ctx.points.append(Point(section, claim, reasoning, quotes))
+        ctx.emit(Draft(tuple(ctx.points)))
+
+    return Step(name, label, prompt="side", max_tokens=110 * n, schema=schema, variables=variables, parse=parse)
+
+
+def coverage_step(primary: str, message: str) -> Step:
+    """After stance: a mode with no evidence on its primary side says so instead of forcing an answer."""
+    def check(ctx: Context) -> None:
+        if not any(st.label == primary for st in ctx.stances.values()):
+            ctx.covered = False
+            ctx.notices.append(message)
+            ctx.prose["gaps"] = (message,)
+
+    return Step("coverage", "Checking the sources address it", action=check)
+
+
+def objections_step() -> Step:
+    """Steelman: the strongest objections (opposing groups), each with a reply."""
+    def schema(ctx: Context) -> dict[str, Any] | None:
+        found = groups(ctx, "oppose", 2)
+        ctx.plans["objections"] = found
+        reply = [st.sid for st in stance.ranked(ctx.stances, "support", ctx.used)][:6]
+        ctx.plans["reply_ids"] = reply
+        return schemas.objections([[s.sid for s in g] for g in found], reply) if found else None
+
+    def variables(ctx: Context) -> dict[str, str]:
+        reply = ctx.plans["reply_ids"]
+        return {"count": str(len(ctx.plans["objections"])), "groups": _group_lines(ctx.plans["objections"]),
+                "reply_ids": ", ".join(reply) or "none"}
+
+    def parse(ctx: Context, data: dict[str, Any]) -> None:
+        for i, g in enumerate(ctx.plans["objections"], 1):
+            item = data.get(f"a{i}")
+            if not isinstance(item, dict):
+                continue
+            text = _prose(ctx, item.get("objection"))
+            if not text or gates.is_copy(text, [s.text for s in g]):
+                ctx.count("copy_dropped")
+                continue
+            quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
+            reply_quotes = _quotes(ctx, item.get("reply_evidence"), set(ctx.plans["reply_ids"]))
+            ctx.points.append(Point("objection", text, "", quotes, _prose(ctx, item.get("reply")), reply_quotes))
+        ctx.emit(Draft(tuple(ctx.points)))
+
+    return Step("objections", "Finding the strongest objections and replies", prompt="objections", max_tokens=300,
+                schema=schema, variables=variables, parse=parse)
+
+
+# -- frames ------------------------------------------------------------------------
+
+
+def _argument_lines(ctx: Context) -> str:
+    names = {"for": "FOR", "against": "AGAINST", "reason": "Reason", "objection": "Objection",
+             "weak_point": "Weak point", "concession": "Concession"}
+    return "\n".join(f"- {names.get(p.section, p.section)}: {p.text}" for p in ctx.points) or "- (none)"
+
+
+def frame_step(mode: str, parse: Callable[[Context, dict[str, Any]], None], max_tokens: int, label: str) -> Step:
+    schema = {"brief": schemas.frame_brief, "steelman": schemas.frame_steelman, "rebut": schemas.frame_rebut}[mode]
+    return Step(f"frame_{mode}", label, prompt=f"frame_{mode}", max_tokens=max_tokens, schema=lambda ctx: schema(),
+                variables=lambda ctx: {"arguments": _argument_lines(ctx)}, parse=parse)
+
+
+def _items(data: dict[str, Any], key: str) -> list[Any]:
     value = data.get(key)
-    return tuple(str(v).strip() for v in value if str(v).strip()) if isinstance(value, list) else ()
+    return value if isinstance(value, list) else []
 
 
-def _top_dense(passages: Sequence[Passage]) -> float:
-    scores = [p.dense_score for p in passages if p.dense_score is not None]
-    return max(scores) if scores else 1.0  # lexical-only retrieval: let the model decide
+def _parse_brief_frame(ctx: Context, data: dict[str, Any]) -> None:
+    ctx.prose["key_terms"] = tuple(KeyTerm(str(t.get("term", "")).strip(), _prose(ctx, t.get("definition")))
+                                   for t in _items(data, "key_terms") if isinstance(t, dict))
+    ctx.prose["clashes"] = tuple(Clash(_prose(ctx, c.get("issue")), _prose(ctx, c.get("decider")))
+                                 for c in _items(data, "clashes") if isinstance(c, dict))
+    ctx.prose["clashes"] = tuple(c for c in ctx.prose["clashes"] if c.issue)
+    ctx.prose["gaps"] = tuple(g for g in (_prose(ctx, x) for x in _items(data, "gaps")) if g)
 
 
-def _not_covered(req: Request, model: str, found: list[Passage], retrieval_ms: float) -> Answer:
-    note = "The sources do not cover this question: no passage is close enough to it."
-    return Answer(req.mode, req.text, model, tuple(found), (), gaps=(note,), covered=False,
-                  notices=(*req.notices, note), timings=Timings(retrieval_ms=retrieval_ms, total_ms=retrieval_ms))
+def _parse_steelman_frame(ctx: Context, data: dict[str, Any]) -> None:
+    ctx.prose["thesis"] = _prose(ctx, data.get("thesis"))
+    ctx.prose["gaps"] = tuple(g for g in (_prose(ctx, x) for x in _items(data, "gaps")) if g)
 
 
-def _balance_notices(mode: str, points: Sequence[Point]) -> list[str]:
-    if mode != "brief":
-        return []
-    sides = {side: [p for p in points if p.section == side and p.verified_quotes] for side in ("for", "against")}
-    missing = [side.upper() for side, ps in sides.items() if not ps]
-    if len(missing) == 1:
-        return [f"The sources support only one side: no {missing[0]} argument could be grounded in them."]
-    if len(missing) == 2:
-        return ["No argument on either side could be grounded in the sources."]
-    return []
+def _parse_rebut_frame(ctx: Context, data: dict[str, Any]) -> None:
+    ctx.prose["assumptions"] = tuple(a for a in (_prose(ctx, x) for x in _items(data, "assumptions")) if a)
+    ctx.prose["speech"] = _prose(ctx, data.get("speech"))
+
+
+# -- ask ---------------------------------------------------------------------------
+
+
+def _parse_answer(ctx: Context, data: dict[str, Any]) -> None:
+    allowed = {s.sid for s in ctx.sentences}
+    for item in _items(data, "points"):
+        if not isinstance(item, dict):
+            continue
+        text = _prose(ctx, item.get("text"))
+        evidence = [ctx.by_id[i].text for i in item.get("evidence") or [] if i in ctx.by_id]
+        if not text or gates.is_copy(text, evidence):
+            ctx.count("copy_dropped")
+            continue
+        ctx.used.clear()  # an answer's points may share evidence: reuse is a brief's problem
+        quotes = _quotes(ctx, item.get("evidence"), allowed)
+        if any(q.verified for q in quotes):
+            ctx.points.append(Point("answer", text, quotes=quotes))
+    gaps = _prose(ctx, data.get("gaps"))
+    ctx.prose["gaps"] = (gaps,) if gaps else ()
+    ctx.covered = bool(ctx.points)  # covered means: at least one point with verified evidence
+    ctx.emit(Draft(tuple(ctx.points)))
+
+
+ASK = Step("answer", "Writing the answer", prompt="ask", max_tokens=400,
+           schema=lambda ctx: schemas.answer([s.sid for s in ctx.sentences]), parse=_parse_answer)
+
+
+# -- the modes -----------------------------------------------------------------------
+
+
+MODES: dict[str, Mode] = {
+    "ask": Mode("ask", (ASK,)),
+    "brief": Mode("brief", (
+        STANCE,
+        side_step("for", "support", "for", "Writing the arguments FOR"),
+        side_step("against", "oppose", "against", "Writing the arguments AGAINST"),
+        frame_step("brief", _parse_brief_frame, 260, "Framing the clash"),
+    )),
+    "steelman": Mode("steelman", (
+        STANCE,
+        coverage_step("support", "The sources do not address this position: no sentence argues for it."),
+        side_step("reasons", "support", "reason", "Writing the best reasons"),
+        objections_step(),
+        frame_step("steelman", _parse_steelman_frame, 160, "Stating the thesis"),
+    )),
+    "rebut": Mode("rebut", (
+        STANCE,
+        coverage_step("oppose", "The sources do not address this claim: no sentence argues against it."),
+        side_step("weak_points", "oppose", "weak_point", "Finding the weak points"),
+        side_step("concessions", "support", "concession", "Finding honest concessions", n=2),
+        frame_step("rebut", _parse_rebut_frame, 300, "Writing the rebuttal speech"),
+    )),
+}

@@ -76,11 +76,26 @@ def _cites(quotes: tuple[Quote, ...], links: bool) -> str:
     return "".join(f"[[P{n}]](#src-P{n})" if links else f"[P{n}]" for n in nums)
 
 
-def _quote_lines(quotes: tuple[Quote, ...], indent: str = "   ") -> list[str]:
+# Sections whose evidence must support the request (the rest must oppose it).
+SUPPORTING = {"for", "reason", "concession", "reply"}
+
+
+def stance_note(section: str, q: Quote) -> str:
+    """' · supports' / ' · opposes' when the stance step labelled the quote the way its section needs."""
+    if not q.stance or section == "answer":
+        return ""
+    wanted = "support" if section in SUPPORTING else "oppose"
+    if q.stance == wanted:
+        return f" · {'supports' if wanted == 'support' else 'opposes'} the request"
+    return f" · ⚠ stance check: {q.stance}"
+
+
+def _quote_lines(quotes: tuple[Quote, ...], indent: str = "   ", section: str = "") -> list[str]:
     lines = []
     for q in quotes:
         if q.verified:
-            lines.append(f"{indent}> “{q.text}” — [P{q.passage}] *{q.title}*, chars {q.start}–{q.end} ✓")
+            lines.append(f"{indent}> “{q.text}” — [P{q.passage}] *{q.title}*, chars {q.start}–{q.end} "
+                         f"✓ verbatim{stance_note(section, q)}")
         else:
             lines.append(f"{indent}⚠ unverified citation dropped: `{q.ref}` ({q.reason})")
     return lines
@@ -91,10 +106,10 @@ def _point_lines(n: int, p: Point, links: bool) -> list[str]:
     lines = [f"{n}. **{p.text}** {_cites(p.quotes, links)}{flag}".rstrip()]
     if p.reasoning:
         lines.append(f"   {p.reasoning}")
-    lines += _quote_lines(p.quotes)
+    lines += _quote_lines(p.quotes, section=p.section)
     if p.reply:
         lines.append(f"   *Reply:* {p.reply} {_cites(p.reply_quotes, links)}".rstrip())
-        lines += _quote_lines(p.reply_quotes, "      ")
+        lines += _quote_lines(p.reply_quotes, "      ", section="reply")
     return lines
 
 

@@ -53,7 +53,7 @@ def schema_for(mode: str, ids: Sequence[str]) -> Schema:
             key_terms=_list(_obj(term=_text(40), definition=SHORT), 1, 3),
             # At least one argument per side: small models otherwise skip the hard part.
             # A side the sources cannot support shows up as an argument whose evidence fails
-            # to support it, which the brief reports as one-sided (see modes._balance_notices).
+            # to support it, which the brief reports as one-sided (see oneshot._balance_notices).
             **{"for": _list(_argument(ids), 1, 3), "against": _list(_argument(ids), 1, 3)},
             clashes=_list(_obj(issue=SHORT, decider=SHORT), 1, 2),
             gaps=_list(SHORT, 0, 3),
@@ -68,3 +68,52 @@ def schema_for(mode: str, ids: Sequence[str]) -> Schema:
         return _obj(assumptions=_list(SHORT, 1, 3), weak_points=_list(point, 1, 3),
                     concessions=_list(_obj(point=CLAIM, evidence=_evidence(ids)), 0, 2), speech=_text(900))
     raise ValueError(f"unknown mode {mode!r}")
+
+
+# -- staged steps: one small schema per step ---------------------------------------------
+
+STEP_CLAIM, STEP_REASONING = _text(140), _text(220)
+
+
+def _ids(ids: Sequence[str], lo: int = 1, hi: int = 2) -> Schema:
+    return _list({"type": "string", "enum": list(ids)}, lo, min(hi, len(ids)))
+
+
+def arguments(groups: Sequence[Sequence[str]]) -> Schema:
+    """One argument per evidence group (keys a1, a2, ...), each citing only its own group.
+
+    Disjoint enums make evidence reuse across arguments impossible by construction.
+    """
+    return _obj(**{f"a{i}": _obj(claim=STEP_CLAIM, reasoning=STEP_REASONING, evidence=_ids(g))
+                   for i, g in enumerate(groups, 1)})
+
+
+def objections(groups: Sequence[Sequence[str]], reply_ids: Sequence[str]) -> Schema:
+    """One objection per opposing group, each with a reply that may cite a supporting sentence."""
+    def one(g: Sequence[str]) -> Schema:
+        props = {"objection": STEP_CLAIM, "evidence": _ids(g), "reply": STEP_REASONING}
+        if reply_ids:
+            props["reply_evidence"] = _ids(reply_ids, 0, 1)
+        return _obj(**props)
+
+    return _obj(**{f"a{i}": one(g) for i, g in enumerate(groups, 1)})
+
+
+def frame_brief() -> Schema:
+    return _obj(key_terms=_list(_obj(term=_text(40), definition=_text(140)), 1, 2),
+                clashes=_list(_obj(issue=_text(140), decider=_text(140)), 1, 2),
+                gaps=_list(_text(140), 0, 2))
+
+
+def frame_steelman() -> Schema:
+    return _obj(thesis=_text(260), gaps=_list(_text(140), 0, 2))
+
+
+def frame_rebut() -> Schema:
+    return _obj(assumptions=_list(_text(140), 1, 3), speech=_text(700))
+
+
+def answer(ids: Sequence[str]) -> Schema:
+    """ask: points with evidence from any given sentence; no "covered" flag (code decides it)."""
+    return _obj(points=_list(_obj(text=STEP_REASONING, evidence=_ids(ids)), 0, 4),
+                gaps={"type": "string", "maxLength": 200})

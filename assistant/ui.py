@@ -9,7 +9,6 @@ accounts, PDF/DOCX export (Markdown download only).
 
 from __future__ import annotations
 
-import queue
 import tempfile
 import threading
 import traceback
@@ -20,7 +19,9 @@ from typing import Any
 
 from .api import Assistant
 from .corpus import SUPPORTED
-from .errors import AssistantError, Cancelled
+from .errors import AssistantError
+from .events import Finished
+from .live import LiveView
 from .render import answer_markdown, sources_html
 from .types import Answer
 
@@ -68,7 +69,11 @@ def _follow_up_passages(a: Assistant, mode: str, text: str, s: Session, k: int) 
 
 def respond(a: Assistant, message: str, history: list[dict[str, str]], mode_label: str, k: float,
             temperature: float, length: float, session: Session | None) -> Iterator[tuple[Any, ...]]:
-    """Stream one chat turn: (history, sources html, download path, session)."""
+    """Stream one chat turn: (history, sources html, download path, session).
+
+    The sources panel fills as soon as retrieval is done; while the model writes, the
+    chat shows what step is running and every verified point as it lands (never raw JSON).
+    """
     session = session or Session()
     history = list(history or [])
     text = (message or "").strip()
@@ -77,47 +82,41 @@ def respond(a: Assistant, message: str, history: list[dict[str, str]], mode_labe
         yield _snap(history), "", None, session
         return
     mode = MODES.get(mode_label, "ask")
-    history += [{"role": "user", "content": f"**{mode_label}:** {text}"}, {"role": "assistant", "content": "⏳"}]
+    history += [{"role": "user", "content": f"**{mode_label}:** {text}"},
+                {"role": "assistant", "content": "*Searching the sources…*"}]
     yield _snap(history), "", None, session
     session.stop.clear()
-    pieces: queue.Queue[str | None] = queue.Queue()
-    result: dict[str, Any] = {}
-
-    def on_token(piece: str) -> None:
-        if session.stop.is_set():
-            raise Cancelled("stopped")
-        pieces.put(piece)
-
-    def work() -> None:
-        try:
-            passages = _follow_up_passages(a, mode, text, session, int(k))
-            result["answer"] = a.run(mode, text, k=int(k), passages=passages, on_token=on_token,
-                                     temperature=float(temperature), max_tokens=int(length) or None)
-        except AssistantError as exc:
-            result["error"] = str(exc)
-        except Exception:  # a bug: keep the page alive, the traceback goes to the server log
-            traceback.print_exc()
-            result["error"] = "internal error while answering (details in the server log)"
-        finally:
-            pieces.put(None)
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    streamed: list[str] = []
+    view = LiveView(mode)
+    answer: Answer | None = None
     try:
-        while (piece := pieces.get()) is not None:
-            streamed.append(piece)
-            if len(streamed) % 4 == 1:
-                history[-1]["content"] = f"⏳ writing… {len(streamed)} tokens\n\n```json\n{''.join(streamed)}\n```"
-                yield _snap(history), "", None, session
-    finally:
-        session.stop.set()  # a cancelled event (Stop button, closed tab) ends generation too
-        worker.join()
-    if "error" in result:
-        history[-1]["content"] = f"⚠ {result['error']}"
-        yield _snap(history), "", None, session
+        passages = _follow_up_passages(a, mode, text, session, int(k))
+        events = a.stream(mode, text, k=int(k), passages=passages, temperature=float(temperature),
+                          max_tokens=int(length) or None)
+        try:
+            for event in events:
+                if session.stop.is_set():
+                    break
+                if isinstance(event, Finished):
+                    answer = event.answer
+                    break
+                if view.update(event):
+                    history[-1]["content"] = view.markdown()
+                    yield _snap(history), view.sources, None, session
+        finally:
+            events.close()  # stops the model when the user pressed Stop or closed the tab
+    except AssistantError as exc:
+        history[-1]["content"] = f"⚠ {exc}"
+        yield _snap(history), view.sources, None, session
         return
-    answer: Answer = result["answer"]
+    except Exception:  # a bug: keep the page alive, the traceback goes to the server log
+        traceback.print_exc()
+        history[-1]["content"] = "⚠ internal error while answering (details in the server log)"
+        yield _snap(history), view.sources, None, session
+        return
+    if answer is None:
+        history[-1]["content"] = view.markdown(stopped=True)
+        yield _snap(history), view.sources, None, session
+        return
     session.last = answer
     history[-1]["content"] = answer_markdown(answer, links=True)
     yield _snap(history), sources_html(answer), _export(answer), session

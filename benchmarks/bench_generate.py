@@ -23,7 +23,7 @@ from pathlib import Path
 
 from assistant import Assistant, Settings
 from assistant.cite import number_sentences, sources_block
-from assistant.modes import MAX_TOKENS, messages_for
+from assistant.oneshot import MAX_TOKENS, messages_for
 from assistant.schemas import schema_for
 
 REQUESTS = {

@@ -69,3 +69,34 @@ class FakeGenerator:
                 on_token(piece + " ")
         prompt = sum(self.count_tokens(m["content"]) for m in messages)
         return Generation(text, prompt, len(text.split(" ")), 0.01, 0.02)
+
+
+class FakeStanceGenerator(FakeGenerator):
+    """A scripted model that can also score stance labels (``label_logprobs``), like the llama.cpp one.
+
+    ``stance_of(sentence_text)`` returns support / oppose / neutral towards the request; asked about the
+    request's negation ("It is not true that ..."), support and oppose swap, as an honest model would.
+    """
+
+    def __init__(self, stance_of, n_ctx: int = 4096) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(n_ctx)
+        self.stance_of = stance_of
+        self.scored: list[list[str]] = []
+
+    def label_logprobs(self, messages, tails, labels, on_progress=None):  # type: ignore[no-untyped-def]
+        import math
+        import re
+
+        body = messages[-1]["content"]
+        text = dict(re.findall(r"^(S\d+) (.*)$", body, re.M))
+        negated = "STATEMENT: It is not true that" in body
+        self.scored.append(list(tails))
+        out = []
+        for n, tail in enumerate(tails, 1):
+            label = self.stance_of(text[re.match(r"S\d+", tail).group(0)])
+            if negated and label != "neutral":
+                label = "oppose" if label == "support" else "support"
+            out.append({lab: math.log(0.8 if lab.strip() == label else 0.1) for lab in labels})
+            if on_progress:
+                on_progress(n)
+        return out

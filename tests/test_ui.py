@@ -32,7 +32,11 @@ def _turn(a: Assistant, text: str, mode: str = "Ask", session: Session | None = 
 def test_turn_streams_then_shows_verified_answer_and_sources(ui_assistant: Assistant) -> None:
     steps = _turn(ui_assistant, "Does working from home hurt productivity?")
     assert len(steps) >= 3  # placeholder, streamed progress, final
-    assert any("writing…" in s[0][-1]["content"] for s in steps[1:-1])
+    middle = steps[1:-1]
+    # Sources first: the panel is filled, and the chat says what is being read, before anything is written.
+    assert "Reading" in middle[0][0][-1]["content"] and "id='src-P1'" in middle[0][1]
+    assert any("Writing the answer" in s[0][-1]["content"] for s in middle)
+    assert not any('{"' in s[0][-1]["content"] for s in middle)  # never raw JSON
     history, html, download, session = steps[-1]
     assert "(#src-P1)" in history[-1]["content"] and "✓" in history[-1]["content"]
     assert "id='src-P1'" in html and "<mark>" in html
@@ -149,9 +153,9 @@ def test_stop_ends_the_request_and_the_session_stays_usable(seeded_assistant: As
     s = Session()
     frames = respond(seeded_assistant, "Remote work makes companies more productive", [], "Brief", 4, 0.2, 0, s)
     for frame in frames:
-        if "writing…" in frame[0][-1]["content"]:
+        if "Writing the arguments FOR" in frame[0][-1]["content"]:
             s.stop.set()  # what the Stop button does
-    assert frame[0][-1]["content"] == "⚠ stopped"
+    assert frame[0][-1]["content"].startswith("*Stopped.*")
     assert s.last is None and len(seeded_assistant.documents()) == 4
     final = _turn(seeded_assistant, "Does working from home hurt productivity?", session=s)[-1]
     assert "quotes verified" in final[0][-1]["content"]

@@ -11,31 +11,58 @@ from assistant import Assistant
 from tests.fakes import FakeGenerator
 
 
+CLAIMS = ["Home working lets staff focus on deep work.", "Junior staff learn less without a mentor nearby.",
+          "Autonomy turns new software into real output.", "Offshoring becomes easier once jobs are remote.",
+          "Commuting time is returned to the working day.", "Managers struggle to spot problems from afar."]
+
+
 class CitingGenerator(FakeGenerator):
-    """Answers every request with the first sentence ids it was given, in the mode's shape."""
+    """Answers every step (or the one-call path) with the first sentence ids it was given, in its shape."""
 
     def generate(self, messages, *, schema=None, max_tokens=512, temperature=0.2, on_token=None):  # type: ignore[no-untyped-def]
-        props = (schema or {}).get("properties", {})
-        ids = _ids(schema or {})
-        ev = ids[:2]
-        if "covered" in props:
-            reply: dict[str, Any] = {"covered": True, "points": [{"text": "The essays answer this.", "evidence": ev}],
-                                     "gaps": ""}
-        elif "for" in props:
-            reply = {"key_terms": [{"term": "productive", "definition": "output per hour"}],
-                     "for": [{"claim": "Home working helps.", "reasoning": "Data.", "evidence": ev[:1]}],
-                     "against": [{"claim": "Offices help juniors.", "reasoning": "Training.", "evidence": ids[2:3]}],
-                     "clashes": [{"issue": "Evidence", "decider": "Better data"}], "gaps": ["Sector data"]}
-        elif "thesis" in props:
-            reply = {"thesis": "t", "reasons": [{"claim": "c", "reasoning": "r", "evidence": ev}],
-                     "objections": [{"objection": "o", "evidence": [], "reply": "r", "reply_evidence": []}],
-                     "gaps": []}
-        else:
-            reply = {"assumptions": ["a"], "weak_points": [{"point": "p", "reasoning": "r", "evidence": ev}],
-                     "concessions": [], "speech": "s"}
-        self.enqueue(reply)
+        self.enqueue(_reply(schema or {}))
         return super().generate(messages, schema=schema, max_tokens=max_tokens, temperature=temperature,
                                 on_token=on_token)
+
+
+def _reply(schema: dict[str, Any]) -> dict[str, Any]:
+    props = schema.get("properties", {})
+    ids = _ids(schema)
+    ev = ids[:2]
+    if props and all(k[:1] == "S" and k[1:].isdigit() for k in props):  # the stance step's one-call labelling
+        return {sid: ("support", "oppose")[n % 2] for n, sid in enumerate(props)}
+    if "a1" in props:
+        out = {}
+        for n, (key, item) in enumerate(props.items()):
+            enum = _ids(item)
+            if "objection" in item["properties"]:
+                out[key] = {"objection": CLAIMS[(n + 1) % 6], "evidence": enum[:1], "reply": "A reply.",
+                            **({"reply_evidence": []} if "reply_evidence" in item["properties"] else {})}
+            else:
+                out[key] = {"claim": CLAIMS[(n + len(ids)) % 6], "reasoning": "Because the evidence says so.",
+                            "evidence": enum[:1]}
+        return out
+    if "points" in props and "covered" not in props:
+        return {"points": [{"text": "The essays answer this question.", "evidence": ev}], "gaps": ""}
+    if "key_terms" in props and "for" not in props:
+        return {"key_terms": [{"term": "productive", "definition": "output per hour"}],
+                "clashes": [{"issue": "Whose evidence counts", "decider": "Better data"}], "gaps": ["Sector data"]}
+    if "thesis" in props and "reasons" not in props:
+        return {"thesis": "The position at its best.", "gaps": []}
+    if "speech" in props and "weak_points" not in props:
+        return {"assumptions": ["An assumption."], "speech": "A short rebuttal speech."}
+    if "covered" in props:
+        return {"covered": True, "points": [{"text": "The essays answer this.", "evidence": ev}], "gaps": ""}
+    if "for" in props:
+        return {"key_terms": [{"term": "productive", "definition": "output per hour"}],
+                "for": [{"claim": "Home working helps.", "reasoning": "Data.", "evidence": ev[:1]}],
+                "against": [{"claim": "Offices help juniors.", "reasoning": "Training.", "evidence": ids[2:3]}],
+                "clashes": [{"issue": "Evidence", "decider": "Better data"}], "gaps": ["Sector data"]}
+    if "thesis" in props:
+        return {"thesis": "t", "reasons": [{"claim": "c", "reasoning": "r", "evidence": ev}],
+                "objections": [{"objection": "o", "evidence": [], "reply": "r", "reply_evidence": []}], "gaps": []}
+    return {"assumptions": ["a"], "weak_points": [{"point": "p", "reasoning": "r", "evidence": ev}],
+            "concessions": [], "speech": "s"}
 
 
 def _ids(schema: dict[str, Any]) -> list[str]:

@@ -1,0 +1,121 @@
+"""Quality gates enforced in code, never trusted to the prompt.
+
+Each gate counts what it caught (``Context.count``), so ``--json`` and
+``assistant eval`` report it:
+
+- ``restating_dropped``: a claim too close to the request (it adds nothing);
+- ``duplicate_dropped``: a claim too close to an earlier claim of the answer;
+- ``ids_in_prose_repaired``: prose that names sentence or passage ids or
+  talks about "the sources" instead of making the point (the ids are cut;
+  what is left is kept if it still says something);
+- ``copy_dropped``: a point that is only ids, or only a copy of its evidence.
+
+Similarity is cosine between the embedder's unit vectors (the same
+all-MiniLM-L6-v2 that retrieves); the thresholds were set on the seeds
+(see docs/evaluation.md). Not handled: judging whether a claim is true.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from .types import Answer
+
+RESTATE_MIN_COSINE = 0.86  # claim vs request
+DUPLICATE_MIN_COSINE = 0.90  # claim vs an earlier claim
+COPY_MIN_OVERLAP = 0.8  # share of a point's words found in its own evidence
+
+_IDS = re.compile(r"[\[(]?\b(?:S|P)\d{1,3}\b[\])]?(?:\s*(?:,|and|&|-|–)\s*[\[(]?\b(?:S|P)\d{1,3}\b[\])]?)*")
+_META = re.compile(
+    r"\b(?:the )?(?:evidence|support) for this (?:claim|argument|point) (?:is|comes|can be found)[^.]*\.?"
+    r"|\b(?:as )?(?:shown|stated|seen|found|mentioned|given) in (?:the )?(?:sources?|passages?|sentences?)\b[^.,]*"
+    r"|\b(?:according to|in|from) the (?:sources?|passages?|sentences?)(?: above)?,?",
+    re.I,
+)
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def scrub(text: str) -> tuple[str, bool]:
+    """Cut sentence/passage ids and talk about "the sources" out of prose.
+
+    >>> scrub("Offices cost money (S3, S4), as shown in the sources.")
+    ('Offices cost money.', True)
+    >>> scrub("The evidence for this claim is in the sources S16, S17.")
+    ('', True)
+    >>> scrub("A plain claim.")
+    ('A plain claim.', False)
+    """
+    cleaned = _META.sub("", _IDS.sub("", text))
+    cleaned = re.sub(r"\s+([,.;:!?])", r"\1", re.sub(r"\(\s*\)|\[\s*\]", "", cleaned))
+    cleaned = re.sub(r"[,;:]\s*([.!?])", r"\1", " ".join(cleaned.split())).strip(" ,;:")
+    if len(_WORD.findall(cleaned.lower())) < 3:
+        cleaned = ""
+    return cleaned, cleaned != text.strip()
+
+
+def words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def is_copy(text: str, evidence: Sequence[str]) -> bool:
+    """True when ``text`` is (nearly) only words lifted from its evidence, or nothing at all.
+
+    >>> is_copy("Offices cost money!", ["Offices cost money!"])
+    True
+    >>> is_copy("Commuting wastes hours that could be spent working", ["Offices cost money!"])
+    False
+    """
+    own = words(text)
+    if len(own) < 3:
+        return True
+    pool = set().union(*(words(e) for e in evidence)) if evidence else set()
+    return len(own & pool) / len(own) >= COPY_MIN_OVERLAP and any(
+        text.strip().rstrip(".").lower() in e.lower() or len(own - words(e)) <= 1 for e in evidence)
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    return float(sum(x * y for x, y in zip(a, b, strict=True)))
+
+
+class ClaimFilter:
+    """Accepts claims one by one; rejects restatements of the request and near-duplicates."""
+
+    def __init__(self, request: str, embed: Callable[[list[str]], list[list[float]]]) -> None:
+        self._embed = embed
+        self._request = embed([request])[0]
+        self._seen: list[list[float]] = []
+
+    def check(self, claim: str) -> str:
+        """'' if the claim may stay, else the gate that rejects it."""
+        vec = self._embed([claim])[0]
+        if cosine(vec, self._request) >= RESTATE_MIN_COSINE:
+            return "restating_dropped"
+        if any(cosine(vec, v) >= DUPLICATE_MIN_COSINE for v in self._seen):
+            return "duplicate_dropped"
+        self._seen.append(vec)
+        return ""
+
+
+_PROSE_IDS = re.compile(r"\b[SP]\d{1,3}\b|\bthe sources\b|evidence for this (?:claim|argument)", re.I)
+
+
+def measure(answer: Answer, embed: Callable[[list[str]], list[list[float]]]) -> dict[str, int]:
+    """What an evaluator counts in a finished answer, whichever path wrote it.
+
+    claims, restating (cosine to the request >= RESTATE_MIN_COSINE), duplicates (to an earlier
+    claim), ids_in_prose (prose fields naming ids or "the sources"), quotes, evidence_reused,
+    passages_cited (distinct), sides (FOR/AGAINST with verified evidence, briefs only).
+    """
+    claims = [p.text for p in answer.points if p.text.strip()]
+    vecs = embed([answer.request, *claims]) if claims else [[]]
+    restating = sum(cosine(v, vecs[0]) >= RESTATE_MIN_COSINE for v in vecs[1:])
+    duplicates = sum(any(cosine(v, w) >= DUPLICATE_MIN_COSINE for w in vecs[1:i]) for i, v in enumerate(vecs[1:], 1))
+    verified = [q for p in answer.points for q in (*p.quotes, *p.reply_quotes) if q.verified]
+    keys = [(q.doc_id, q.start) for p in answer.points if p.section != "answer"
+            for q in (*p.quotes, *p.reply_quotes) if q.verified]
+    return {"claims": len(claims), "restating": restating, "duplicates": duplicates,
+            "ids_in_prose": sum(bool(_PROSE_IDS.search(t)) for t in answer.prose),
+            "quotes": len(verified), "evidence_reused": len(keys) - len(set(keys)),
+            "passages_cited": len({q.passage for q in verified}),
+            "sides": len({p.section for p in answer.points if p.section in ("for", "against") and p.verified_quotes})}

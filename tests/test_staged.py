@@ -1,0 +1,211 @@
+"""The staged path on the real seeds index with a scripted model: structure, stance and every gate.
+
+The scripted model ignores grammars on purpose (it returns whatever the test
+queues), so these tests show that code, not the prompt or the grammar, keeps
+evidence on its side, unique, and out of the prose.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant import Assistant
+from assistant.events import Draft, Finished, SourcesFound, StepStarted
+from tests.fakes import FakeStanceGenerator
+
+MOTION = "Remote work makes companies more productive"
+PRO = re.compile(r"productiv|force multiplier|net positive|autonomy|Bloom|flexib", re.I)
+CON = re.compile(r"offshor|training|hand.holding|distract|not proper work|decline|Rose", re.I)
+
+
+def _stance(text: str) -> str:
+    if CON.search(text):
+        return "oppose"
+    return "support" if PRO.search(text) else "neutral"
+
+
+@pytest.fixture
+def staged(seeded_assistant: Assistant) -> tuple[Assistant, FakeStanceGenerator]:
+    gen = FakeStanceGenerator(_stance)
+    seeded_assistant._generator = gen
+    return seeded_assistant, gen
+
+
+def _enums(schema: dict) -> dict[str, list[str]]:  # type: ignore[type-arg]
+    return {k: v["properties"]["evidence"]["items"]["enum"] for k, v in schema["properties"].items()}
+
+
+def _sentences(call: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    return dict(re.findall(r"^(S\d+) (.*)$", call["messages"][1]["content"], re.M))
+
+
+def _side_reply(schema: dict, claims: list[str], evidence: str = "first") -> dict:  # type: ignore[type-arg]
+    out = {}
+    for (key, ids), claim in zip(_enums(schema).items(), claims, strict=False):
+        out[key] = {"claim": claim, "reasoning": "Because the evidence shows it.",
+                    "evidence": ids[:1] if evidence == "first" else evidence}
+    return out
+
+
+FRAME = {"key_terms": [{"term": "productive", "definition": "more output per hour worked"}],
+         "clashes": [{"issue": "Whose data counts", "decider": "Which studies measure output"}], "gaps": []}
+
+
+def test_brief_sides_come_from_stance_and_evidence_is_never_reused(staged) -> None:  # type: ignore[no-untyped-def]
+    a, gen = staged
+    replies = iter([
+        ["Working from home lets staff focus on deep work.", "Autonomy at home turns AI tools into output gains.",
+         "Flexible schedules keep parents in the workforce."],
+        ["Remote junior staff miss the training they need.", "Firms can send remote jobs offshore.",
+         "Distractions at home cut the hours actually worked."],
+    ])
+
+    def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
+        if schema and "a1" in schema["properties"]:
+            gen.enqueue(_side_reply(schema, next(replies)))
+        elif schema:
+            gen.enqueue(FRAME)
+        return type(gen).generate(gen, messages, schema=schema, **kw)
+
+    gen.generate = generate  # type: ignore[method-assign]
+    ans = a.brief(MOTION)
+    sides = {p.section for p in ans.points if p.verified_quotes}
+    assert sides == {"for", "against"}
+    step_calls = [c for c in gen.calls if c["schema"] and "a1" in c["schema"]["properties"]]  # type: ignore[operator]
+    for_ids, against_ids = (set().union(*_enums(c["schema"]).values()) for c in step_calls)  # type: ignore[arg-type]
+    text = _sentences(step_calls[0])
+    assert for_ids and all(_stance(text[i]) == "support" for i in for_ids)
+    assert against_ids and all(_stance(text[i]) == "oppose" for i in against_ids)
+    cited = [(q.doc_id, q.start) for q in ans.quotes if q.verified]
+    assert len(cited) == len(set(cited)) and ans.gates.evidence_reused == 0
+    for p in ans.points:
+        want = "support" if p.section == "for" else "oppose"
+        assert all(q.stance == want for q in p.verified_quotes), p
+    assert len({q.passage for q in ans.quotes if q.verified}) >= 3
+    assert ans.key_terms and ans.clashes and ans.covered
+
+
+def test_every_step_shares_the_sources_prefix(staged) -> None:  # type: ignore[no-untyped-def]
+    a, gen = staged
+    for _ in range(3):
+        gen.enqueue({})
+    a.brief(MOTION)
+    bodies = [c["messages"][1]["content"] for c in gen.calls]  # type: ignore[index]
+    prefix = bodies[0][: bodies[0].index("TASK:")]
+    assert len(bodies) >= 2 and all(b.startswith(prefix) for b in bodies) and len(prefix) > 500
+    assert all(c["messages"][0] == gen.calls[0]["messages"][0] for c in gen.calls)  # type: ignore[index]
+
+
+def test_gates_drop_restated_duplicate_and_id_talk(staged) -> None:  # type: ignore[no-untyped-def]
+    a, gen = staged
+    replies = iter([
+        [MOTION + ".", "Home working lets staff focus (S3, S4).", "Home working lets staff focus."],
+        ["The evidence for this claim is in the sources S16, S17.", "S1, S2, S3", "P3"],
+    ])
+
+    def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
+        if schema and "a1" in schema["properties"]:
+            gen.enqueue(_side_reply(schema, next(replies)))
+        elif schema:
+            gen.enqueue({**FRAME, "gaps": ["More data (S2) would help, as shown in the sources."]})
+        return type(gen).generate(gen, messages, schema=schema, **kw)
+
+    gen.generate = generate  # type: ignore[method-assign]
+    ans = a.brief(MOTION)
+    claims = [p.text for p in ans.points]
+    assert claims == ["Home working lets staff focus."], claims
+    g = ans.gates
+    assert g.restating_dropped == 1 and g.duplicate_dropped == 1 and g.copy_dropped == 3
+    assert g.ids_in_prose_repaired >= 4
+    prose = " ".join(ans.prose)
+    assert not re.search(r"\b[SP]\d+\b|the sources|evidence for this claim", prose, re.I), prose
+    assert any("only one side" in n for n in ans.notices)
+
+
+def test_off_group_and_reused_ids_from_a_model_that_ignores_the_grammar(staged) -> None:  # type: ignore[no-untyped-def]
+    a, gen = staged
+
+    def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
+        if schema and "a1" in schema["properties"]:
+            all_ids = [i for ids in _enums(schema).values() for i in ids]
+            reply = _side_reply(schema, ["Staff focus better at home.", "AI tools pay off at home.",
+                                         "Parents keep working."], evidence=all_ids + ["S999", "[9]"])
+            gen.enqueue(reply)
+        elif schema:
+            gen.enqueue(FRAME)
+        return type(gen).generate(gen, messages, schema=schema, **kw)
+
+    gen.generate = generate  # type: ignore[method-assign]
+    ans = a.brief(MOTION)
+    assert ans.rejected_count == 0 and ans.gates.evidence_reused == 0
+    groups = [set(ids) for c in gen.calls if c["schema"] and "a1" in c["schema"]["properties"]  # type: ignore[operator]
+              for ids in _enums(c["schema"]).values()]  # type: ignore[arg-type]
+    for p in ans.points:
+        refs = {q.ref for q in p.quotes}
+        assert any(refs <= g for g in groups), (p.text, refs)
+
+
+def test_rebut_with_no_counter_evidence_says_the_sources_do_not_address_it(seeded_assistant: Assistant) -> None:
+    # The stance step ranks sentences against each other (see stance.calibrate): a request whose
+    # sentences all lean the same way gives no side at all, and rebut says so instead of inventing one.
+    gen = FakeStanceGenerator(lambda text: "neutral")
+    seeded_assistant._generator = gen
+    ans = seeded_assistant.rebut("Working from home makes staff more productive")
+    assert not ans.covered and ans.points == () and "do not address" in ans.notices[-1]
+    assert all(c["schema"] is None or "a1" not in c["schema"]["properties"] for c in gen.calls)  # type: ignore[operator]
+
+
+def test_off_topic_claim_is_not_addressed_without_calling_the_model(staged) -> None:  # type: ignore[no-untyped-def]
+    a, gen = staged
+    for mode in ("rebut", "steelman"):
+        ans = a.run(mode, "The best sourdough needs a rye starter fed twice daily")
+        assert not ans.covered and ans.points == () and "do not cover" in ans.notices[-1]
+    assert gen.calls == [] and gen.scored == []
+
+
+def test_ask_covered_follows_verified_points_and_copies_are_rejected(staged) -> None:  # type: ignore[no-untyped-def]
+    a, gen = staged
+
+    def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
+        ids = schema["properties"]["points"]["items"]["properties"]["evidence"]["items"]["enum"]
+        text = _sentences({"messages": messages})
+        gen.enqueue({"points": [{"text": "S1, S2, S3", "evidence": ids[:1]},
+                                {"text": text[ids[1]], "evidence": ids[1:2]},
+                                {"text": "Home working raised output in the studies cited.", "evidence": ids[2:3]}],
+                     "gaps": ""})
+        return type(gen).generate(gen, messages, schema=schema, **kw)
+
+    gen.generate = generate  # type: ignore[method-assign]
+    ans = a.ask("Does working from home hurt productivity?")
+    assert [p.text for p in ans.points] == ["Home working raised output in the studies cited."]
+    assert ans.covered and ans.gates.copy_dropped == 2
+
+
+def test_ask_with_no_points_is_not_covered(staged) -> None:  # type: ignore[no-untyped-def]
+    a, gen = staged
+    gen.enqueue({"points": [], "gaps": "Nothing on this."})
+    ans = a.ask("Does working from home hurt productivity?")
+    assert not ans.covered and ans.points == ()
+
+
+def test_stream_reports_sources_first_then_steps_then_the_answer(staged) -> None:  # type: ignore[no-untyped-def]
+    a, gen = staged
+    for _ in range(3):
+        gen.enqueue({})
+    events = list(a.stream("brief", MOTION))
+    assert isinstance(events[0], SourcesFound) and events[0].passages
+    assert isinstance(events[-1], Finished)
+    steps = [e.step for e in events if isinstance(e, StepStarted)]
+    assert steps[0] == "stance" and "for" in steps and "frame_brief" in steps
+    assert any(isinstance(e, Draft) for e in events)
+
+
+def test_closing_the_stream_stops_the_request(staged) -> None:  # type: ignore[no-untyped-def]
+    a, gen = staged
+    stream = a.stream("brief", MOTION)
+    first = next(stream)
+    assert isinstance(first, SourcesFound)
+    stream.close()  # what the page does on Stop
+    assert len(gen.calls) == 0  # it never got past the stance step
