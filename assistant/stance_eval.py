@@ -24,7 +24,7 @@ from . import prompts, stance
 from .cite import number_sentences, renumber, sources_block
 from .types import Chunk, Passage, Sentence
 
-TEXTS_PER_SIDE = 2
+TEXTS_PER_SIDE = 1  # one text a side keeps 40 debates within minutes; 2 a side: see docs
 SENTENCES_PER_TEXT = 3
 
 
