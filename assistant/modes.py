@@ -9,7 +9,7 @@ handled: multi-turn memory beyond reusing passages (the UI keeps the chat).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -61,12 +61,13 @@ def clean_request(mode: str, text: str) -> Request:
     return Request(mode, text, notices)
 
 
-def gather(mode: str, text: str, retriever: Retriever, k: int) -> list[Passage]:
-    """Passages for a mode: several queries fused by reciprocal rank, best ``k`` kept."""
+def gather(mode: str, text: str, retriever: Retriever, k: int, *,
+           doc_ids: Collection[str] | None = None) -> list[Passage]:
+    """Passages for a mode: several queries fused by reciprocal rank, best ``k`` kept (within ``doc_ids``)."""
     scores: dict[str, float] = {}
     best: dict[str, Passage] = {}
     for template in QUERIES[mode]:
-        for p in retriever.search(template.format(r=text), k):
+        for p in retriever.search(template.format(r=text), k, doc_ids=doc_ids):
             cid = p.chunk.chunk_id
             scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + p.rank)
             if cid not in best or (p.dense_score or 0) > (best[cid].dense_score or 0):
@@ -101,11 +102,12 @@ def fit_prompt(passages: list[Passage], mode: str, request: str, generator: Gene
 
 def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: Generator, prompts_dir: Path,
         k: int, temperature: float = 0.2, passages: Sequence[Passage] | None = None,
-        max_tokens: int | None = None, on_token: OnToken | None = None) -> Answer:
-    """One request end to end. ``passages`` reuses earlier ones (a follow-up)."""
+        max_tokens: int | None = None, on_token: OnToken | None = None,
+        doc_ids: Collection[str] | None = None) -> Answer:
+    """One request end to end. ``passages`` reuses earlier ones (a follow-up); ``doc_ids`` scopes retrieval."""
     started = time.perf_counter()
     req = clean_request(mode, text)
-    found = list(passages) if passages is not None else gather(mode, req.text, retriever, k)
+    found = list(passages) if passages is not None else gather(mode, req.text, retriever, k, doc_ids=doc_ids)
     retrieval_ms = (time.perf_counter() - started) * 1000
     if not found or (mode == "ask" and passages is None and _top_dense(found) < ASK_MIN_SCORE):
         return _not_covered(req, generator.name, found, retrieval_ms)
