@@ -2,8 +2,9 @@
 
 Same outline as the DOCX (request, sides, arguments, cards with tag / cite /
 verbatim body) and a list of sources with their cites. Cited sentences are
-bold, underlined and carry a yellow highlight annotation (printable flag
-set), so they stand out on paper even where a viewer ignores annotations.
+bold, underlined and highlighted: a yellow box drawn under each word in
+"multiply" blend mode, so it prints like a highlighter (printed content, not
+an annotation a viewer might hide).
 
 Why fpdf2: pure Python (no Cairo/Pango system libraries as weasyprint
 needs), embeds TrueType fonts so curly quotes, accents, Greek or Cyrillic
@@ -17,6 +18,7 @@ only, lazily.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +61,7 @@ def render(answer: Answer, documents: DocLookup | None = None) -> bytes:
 
 def _text(pdf: Any, text: str, size: float, style: str = "", *, h: float = LINE, gap: float = 1.0) -> None:
     pdf.set_font(FONT, style, size)
-    pdf.multi_cell(0, h, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, h, text, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(gap)
 
 
@@ -114,9 +116,17 @@ def _card(pdf: Any, card: Card) -> None:
                "[source changed since this answer was saved]" if card.changed else "")
     for text, cited in card.body:
         pdf.set_font(FONT, "BU" if cited else "", 10 if cited else 9)
-        if cited:
-            with pdf.highlight("cited"):
-                pdf.write(LINE, text)
-        else:
-            pdf.write(LINE, text)
+        _highlighted(pdf, text) if cited else pdf.write(LINE, text)
     pdf.ln(LINE + 2.5)
+
+
+def _highlighted(pdf: Any, text: str) -> None:
+    """Write ``text`` word by word, boxing each word (and its trailing space) in highlighter yellow."""
+    for word in re.findall(r"\S+[ \t]*|\s+", text):  # line breaks are tokens of their own
+        page, x, y = pdf.page, pdf.get_x(), pdf.get_y()
+        pdf.write(LINE, word)
+        if pdf.page != page or pdf.get_y() != y:  # wrapped: the word starts the new line
+            x, y = pdf.l_margin, pdf.get_y()
+        if pdf.get_x() > x and word.strip():
+            with pdf.local_context(blend_mode="Multiply", fill_color=(255, 235, 80)):
+                pdf.rect(x, y + 0.3, pdf.get_x() - x, LINE - 0.3, style="F")

@@ -104,9 +104,11 @@ def history_tab(a: Assistant, *, chat: Any, sources: Any, session: Any) -> Any:
             answer = gr.Markdown(elem_id="history-answer")
             panel = gr.HTML(elem_id="history-sources")
 
-    def pick(evt: gr.SelectData) -> str:
+    def pick(evt: Any) -> str:
         row = getattr(evt, "row_value", None) or []
         return str(row[0]) if row else ""
+
+    pick.__annotations__["evt"] = gr.SelectData  # Gradio finds the event parameter by its (real) type
 
     table.select(pick, None, ref)
     opened = [status, answer, panel, download, chat, sources, session]

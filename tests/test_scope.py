@@ -59,7 +59,7 @@ def test_cli_brief_with_the_tiny_model_in_scope_to_docx(seeded_assistant: Assist
     monkeypatch.setenv("ASSISTANT_INDEX", str(seeded_assistant.settings.index_dir))
     out_file = tmp_path / "brief.docx"
     code, out, err = run_cli("--model", "test", "brief", "Remote work makes companies more productive",
-                             "--doc", ESSAY, "--out", str(out_file), "--json", "--max-tokens", "300")
+                             "--doc", ESSAY, "--out", str(out_file), "--json", "--k", "3", "--max-tokens", "150")
     assert code == 0, err
     data = json.loads(out)
     assert {Path(p["source"]).name for p in data["passages"]} == {ESSAY}
