@@ -6,7 +6,9 @@ so tests can hand in fakes. One instance per process is the intended use.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from .config import Settings
 from .embed import Embedder, load_embedder
 from .errors import InputError, StoreError
 from .events import Event
+from .history import History, SavedAnswer, mark_changed
 from .ingest import ingest as _ingest
 from .llm import Generator, OnToken
 from .retrieve import Retriever
@@ -34,6 +37,8 @@ class Assistant:
         self._generator = generator
         self._store: Store | None = None
         self._retriever: Retriever | None = None
+        self._history: History | None = None
+        self.last_saved: int | None = None  # history id of the last answer run() saved
 
     # -- components ----------------------------------------------------------
 
@@ -128,39 +133,45 @@ class Assistant:
 
     # -- retrieval -------------------------------------------------------------
 
-    def search(self, query: str, k: int | None = None, *, variant: str | None = None) -> list[Passage]:
-        """The best ``k`` passages for ``query`` (default k from settings)."""
+    def search(self, query: str, k: int | None = None, *, variant: str | None = None,
+               docs: Sequence[str] | None = None) -> list[Passage]:
+        """The best ``k`` passages for ``query`` (default k from settings); ``docs`` limits the scope."""
         if not query or not query.strip():
             raise InputError("empty query: type a question or some words to search for")
         k = self.settings.k if k is None else k
         if not 1 <= k <= 100:
             raise InputError(f"k must be between 1 and 100, got {k}")
-        return self.retriever.search(query, k, variant=variant)
+        return self.retriever.search(query, k, variant=variant, doc_ids=self.scope(docs))
 
     # -- writing -----------------------------------------------------------------
 
     def run(self, mode: str, text: str, *, k: int | None = None, passages: Sequence[Passage] | None = None,
             on_token: OnToken | None = None, on_event: Callable[[Event], None] | None = None,
             temperature: float | None = None, max_tokens: int | None = None, one_call: bool = False,
-            stance_method: str | None = None) -> Answer:
+            stance_method: str | None = None, docs: Sequence[str] | None = None) -> Answer:
         """One ask / brief / steelman / rebut request, verified. ``passages``: reuse (follow-up).
 
-        ``one_call`` runs the old single-JSON path (kept as the evaluation baseline);
-        ``on_event`` receives the events of ``assistant.events`` as they happen.
+        ``docs`` (ids, file names or titles) restricts retrieval to those documents. The answer is
+        saved in the index's history unless ``settings.save_history`` is off. ``one_call`` runs
+        the old single-JSON path (kept as the evaluation baseline); ``on_event`` receives the
+        events of ``assistant.events`` as they happen.
         """
         s = self.settings
         store = self.store()  # before the model loads: a missing index fails fast
+        doc_ids = self.scope(docs)
         common: dict[str, Any] = dict(retriever=self.retriever, store=store, generator=self.generator,
                                       prompts_dir=s.prompts_dir, k=k or s.k, passages=passages, on_token=on_token,
                                       temperature=s.temperature if temperature is None else temperature,
-                                      max_tokens=max_tokens or s.max_tokens or None)
+                                      max_tokens=max_tokens or s.max_tokens or None, doc_ids=doc_ids)
         if one_call:
             from .oneshot import run as run_one_call
 
-            return run_one_call(mode, text, **common)
-        from .pipeline import run
+            answer = run_one_call(mode, text, **common)
+        else:
+            from .pipeline import run
 
-        return run(mode, text, on_event=on_event, stance_method=stance_method, **common)
+            answer = run(mode, text, on_event=on_event, stance_method=stance_method, **common)
+        return self._save(answer, k=k or s.k, temperature=temperature, max_tokens=max_tokens, doc_ids=doc_ids)
 
     def stream(self, mode: str, text: str, **kw: Any) -> Iterator[Event]:
         """Run a request in a worker thread and yield its events; the last is ``Finished``.
@@ -209,7 +220,74 @@ class Assistant:
         """Assumptions, weak points with counter-evidence, concessions and a rebuttal speech."""
         return self.run("rebut", claim, **kw)
 
+    # -- scope, provenance, history and exports ---------------------------------------
+
+    def scope(self, docs: Sequence[str] | None) -> list[str] | None:
+        """Document ids for ``docs`` (ids, file names, titles); None = the whole corpus."""
+        if docs is None:
+            return None
+        refs = [d for d in docs if d is not None]
+        if not refs:
+            raise InputError("empty scope: name at least one document (see `assistant docs`)")
+        self.documents()  # a missing index is an environment error, not bad input
+        try:
+            return sorted({self.find(ref).doc_id for ref in refs})
+        except StoreError as exc:
+            raise InputError(str(exc)) from None
+
+    def lookup(self, doc_id: str) -> Document | None:
+        """The stored document, or None if it is not (or no longer) in the index."""
+        try:
+            return self.store().document(doc_id)
+        except StoreError:
+            return None
+
+    def set_meta(self, ref: str, **fields: str | None) -> DocumentInfo:
+        """Set provenance (title, author, date, publication, url, qualifications) kept with a document."""
+        info = self.find(ref)
+        given = {k: v for k, v in fields.items() if v is not None}
+        if not given:
+            raise InputError("nothing to set: give --author, --date, --title, --publication, --url or --quals")
+        self.store().set_meta(info.doc_id, given)
+        return self.store().info(info.doc_id)
+
+    def history(self) -> History:
+        """Saved answers of this index."""
+        if self._history is None:
+            self._history = History(self.store().path / "documents.sqlite")
+        return self._history
+
+    def saved(self, ref: int | str) -> SavedAnswer:
+        """A saved answer, its quotes marked where the source has changed since."""
+        saved = self.history().load(ref)
+        return replace(saved, answer=mark_changed(saved.answer, self.lookup))
+
+    def saved_lookup(self, saved: SavedAnswer) -> Callable[[str], Document | None]:
+        """Provenance for a saved answer's cites: the document now, else as it was when saved."""
+        return lambda doc_id: self.lookup(doc_id) or saved.documents.get(doc_id)
+
+    def export(self, answer: Answer, path: str | Path) -> Path:
+        """Write ``answer`` as .md, .json, .docx or .pdf (chosen by the suffix)."""
+        from .export import export
+
+        return export(answer, path, documents=self.lookup)
+
+    def _save(self, answer: Answer, **settings: Any) -> Answer:
+        self.last_saved = None
+        if not self.settings.save_history:
+            return answer
+        s = self.settings
+        settings |= {"retrieval": s.retrieval, "embedder": s.embedder, "model": s.model}
+        try:
+            self.last_saved = self.history().save(answer, settings=settings, documents=self.lookup)
+        except (sqlite3.Error, StoreError) as exc:  # the answer still reaches the user
+            return replace(answer, notices=(*answer.notices, f"Not saved to history: {exc}"))
+        return answer
+
     def close(self) -> None:
+        if self._history is not None:
+            self._history.close()
+            self._history = None
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=int, metavar="N", help="number of passages (default 6)")
     s.add_argument("--retrieval", choices=["hybrid", "dense", "lexical"], help="retrieval variant")
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    _scope_arg(s)
     s.set_defaults(run=_search)
 
     for mode, what, helptext in (
@@ -68,11 +69,18 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--k", type=int, metavar="N", help="passages to give the model (default 6)")
         s.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (default 0.2)")
         s.add_argument("--max-tokens", type=int, metavar="N", help="answer length cap in tokens")
-        s.add_argument("--out", metavar="FILE.md", help="also write the Markdown to this file")
+        s.add_argument("--out", metavar="FILE", help="also write the answer to FILE: .md, .json, .docx (Verbatim "
+                       "cards) or .pdf, chosen by the suffix")
         s.add_argument("--json", action="store_true", help="print the whole structure as JSON")
         s.add_argument("--one-call", action="store_true",
                        help="the old single-call path (no stance step or gates), for comparison")
+        s.add_argument("--no-history", action="store_true", help="do not save this answer in the history")
+        _scope_arg(s)
         s.set_defaults(run=_write, mode=mode)
+
+    from .cli_library import add_commands
+
+    add_commands(sub)
 
     s = sub.add_parser("serve", help="the chat page in your browser (loopback only by default)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -152,6 +160,10 @@ def _docs(args: argparse.Namespace) -> int:
 
     docs = _assistant(args).documents()
     _emit([asdict(d) for d in docs]) if args.json else print(documents_text(docs))
+    if not args.json and docs:
+        from .cli_library import provenance_text
+
+        print("\n" + provenance_text(docs))
     return 0
 
 
@@ -165,7 +177,7 @@ def _search(args: argparse.Namespace) -> int:
     from .render import passage_dict, passages_text
 
     query = " ".join(args.query)
-    passages = _assistant(args, retrieval=args.retrieval, k=args.k).search(query)
+    passages = _assistant(args, retrieval=args.retrieval, k=args.k).search(query, docs=args.doc)
     if args.json:
         _emit({"query": query, "passages": [passage_dict(p) for p in passages]})
     else:
@@ -174,22 +186,33 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _write(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .progress import TerminalProgress
     from .render import answer_dict, answer_markdown
 
-    a = _assistant(args, k=args.k, temperature=args.temperature, max_tokens=args.max_tokens)
-    with TerminalProgress(sys.stderr) as progress:
-        answer = a.run(args.mode, " ".join(args.text), on_event=progress, one_call=args.one_call)
-    markdown = answer_markdown(answer)
     if args.out:
-        try:
-            Path(args.out).write_text(markdown, encoding="utf-8")
-        except OSError as exc:
-            raise AssistantError(f"cannot write {args.out}: {exc.strerror}") from None
-    _emit(answer_dict(answer)) if args.json else print(markdown)
+        _check_out(args.out)  # before the model runs
+    a = _assistant(args, k=args.k, temperature=args.temperature, max_tokens=args.max_tokens,
+                   save_history=False if args.no_history else None)
+    with TerminalProgress(sys.stderr) as progress:
+        answer = a.run(args.mode, " ".join(args.text), on_event=progress, one_call=args.one_call, docs=args.doc)
+    if a.last_saved:
+        print(f"saved as #{a.last_saved} (assistant show {a.last_saved} --out FILE)", file=sys.stderr)
+    if args.out:
+        a.export(answer, args.out)
+    _emit(answer_dict(answer)) if args.json else print(answer_markdown(answer))
     return 0
+
+
+def _scope_arg(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--doc", action="append", metavar="ID|NAME",
+                   help="only use this document (id, id prefix, file name or title); repeatable")
+
+
+def _check_out(path: str) -> None:
+    """An --out path we cannot export to fails before any work is done (format by suffix)."""
+    from .export import export_format
+
+    export_format(path)
 
 
 def _serve(args: argparse.Namespace) -> int:

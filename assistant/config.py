@@ -56,6 +56,7 @@ class Settings:
     temperature: float = 0.2
     max_tokens: int = 0  # answer length cap; 0 = the mode's default
     threads: int = 0  # llama.cpp threads; 0 = physical cores
+    save_history: bool = True  # keep every answer in the index's history (assistant history / show)
 
     @property
     def models_dir(self) -> Path:

@@ -1,10 +1,13 @@
 """Read files into normalised ``Document`` records.
 
 Handles ``.txt``, ``.md`` (with an optional ``---`` front-matter block of
-``key: value`` lines for title/author/publication/date), ``.pdf`` (text layer
-via pypdf) and ``.html``/``.htm`` (visible text via the standard library
-parser). Not handled: OCR of scanned PDFs, DOCX, scripts or styles inside
-HTML, encodings other than UTF-8 / UTF-16 with BOM / Windows-1252.
+``key: value`` lines for title/author/publication/date/url/qualifications),
+``.pdf`` (text layer via pypdf; title/author/creation date from its metadata)
+and ``.html``/``.htm`` (visible text via the standard library parser;
+provenance from ``<title>``, ``<meta>`` and ``<link rel=canonical>``).
+Provenance fields the file does not state stay empty: nothing is guessed.
+Not handled: OCR of scanned PDFs, DOCX, scripts or styles inside HTML,
+encodings other than UTF-8 / UTF-16 with BOM / Windows-1252.
 
 Normalisation (NFC, ``\\n`` line ends, no trailing spaces, at most one blank
 line in a row) happens once here; every char offset downstream refers to the
@@ -27,7 +30,9 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
-META_KEYS = {"title", "author", "publication", "date"}
+META_KEYS = {"title", "author", "publication", "date", "url", "qualifications"}
+# Other spellings accepted in front matter -> the field they fill.
+META_ALIASES = {"link": "url", "source_url": "url", "quals": "qualifications", "publisher": "publication"}
 
 
 def find_files(paths: Iterable[Path]) -> list[Path]:
@@ -58,7 +63,7 @@ def read_document(path: Path, *, max_bytes: int) -> Document:
     raw = path.read_bytes()
     meta: dict[str, str] = {}
     if suffix in PDF_SUFFIXES:
-        text = _pdf_text(raw, path)
+        text, meta = _pdf_text(raw, path)
     else:
         decoded = _decode(raw, path)
         if suffix in HTML_SUFFIXES:
@@ -76,6 +81,8 @@ def read_document(path: Path, *, max_bytes: int) -> Document:
         author=meta.get("author", ""),
         publication=meta.get("publication", ""),
         date=meta.get("date", ""),
+        url=meta.get("url", ""),
+        qualifications=meta.get("qualifications", ""),
     )
 
 
@@ -100,8 +107,9 @@ def split_front_matter(text: str) -> tuple[dict[str, str], str]:
     meta: dict[str, str] = {}
     for line in match.group(1).splitlines():
         key, sep, value = line.partition(":")
-        if sep and key.strip().lower() in META_KEYS | {"original"}:
-            meta[key.strip().lower()] = value.strip()
+        key = META_ALIASES.get(key.strip().lower(), key.strip().lower())
+        if sep and key in META_KEYS | {"original"} and value.strip():
+            meta[key] = value.strip().strip("\"'").strip()
     return meta, text[match.end():]
 
 
@@ -129,7 +137,7 @@ def _title_from(text: str, path: Path) -> str:
     return first[:120] if 0 < len(first) <= 120 else path.stem.replace("_", " ").replace("-", " ")
 
 
-def _pdf_text(raw: bytes, path: Path) -> str:
+def _pdf_text(raw: bytes, path: Path) -> tuple[str, dict[str, str]]:
     import io
 
     from pypdf import PdfReader
@@ -138,9 +146,27 @@ def _pdf_text(raw: bytes, path: Path) -> str:
     try:
         reader = PdfReader(io.BytesIO(raw))
         pages = [page.extract_text() or "" for page in reader.pages]
+        meta = _pdf_meta(reader)
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"cannot read PDF ({exc.__class__.__name__}): {path}") from None
-    return "\n\n".join(p.strip() for p in pages if p.strip())
+    return "\n\n".join(p.strip() for p in pages if p.strip()), meta
+
+
+def _pdf_meta(reader: object) -> dict[str, str]:
+    """Title, author and creation date from a PDF's document information, when set."""
+    info = getattr(reader, "metadata", None)
+    if not info:
+        return {}
+    meta = {"title": str(info.title or "").strip(), "author": str(info.author or "").strip()}
+    try:
+        created = info.creation_date
+    except Exception:  # pypdf raises on malformed dates; the date then stays empty
+        created = None
+    if created is not None:
+        meta["date"] = created.strftime("%Y-%m-%d")
+    if meta["title"].lower() in {"untitled", "untitled document"}:
+        meta["title"] = ""
+    return {k: v for k, v in meta.items() if v}
 
 
 class _VisibleText(HTMLParser):
@@ -154,10 +180,13 @@ class _VisibleText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.title = ""
+        self.meta: dict[str, str] = {}  # lower-cased <meta name|property> -> content (first wins)
         self._skip = 0
         self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"meta", "link"}:
+            self._keep_meta(tag, dict(attrs))
         if tag == "title":
             self._in_title = True
         if tag in self.SKIP:
@@ -173,6 +202,15 @@ class _VisibleText(HTMLParser):
         elif tag in self.BLOCKS:
             self.parts.append("\n\n")
 
+    def _keep_meta(self, tag: str, attrs: dict[str, str | None]) -> None:
+        if tag == "link" and "canonical" in (attrs.get("rel") or "").lower().split():
+            key, value = "canonical", attrs.get("href")
+        else:
+            key, value = (attrs.get("name") or attrs.get("property") or "").lower(), attrs.get("content")
+        value = re.sub(r"\s+", " ", value or "").strip()
+        if key and value and key not in self.meta:
+            self.meta[key] = value
+
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
@@ -186,6 +224,38 @@ def _html_text(html: str) -> tuple[str, dict[str, str]]:
     parser.close()
     text = "".join(parser.parts)
     text = "\n\n".join(line.strip() for line in re.split(r"\n\s*\n", text) if line.strip())
+    meta = _html_meta(parser.meta)
     title = re.sub(r"\s+", " ", parser.title).strip()
-    return text, ({"title": title} if title else {})
+    if title and "title" not in meta:
+        meta["title"] = title
+    return text, meta
+
+
+# Provenance field <- the <meta> keys that state it, in order of preference.
+HTML_META = {
+    "title": ("citation_title", "og:title", "dc.title"),
+    "author": ("citation_author", "author", "dc.creator", "parsely-author"),
+    "date": ("citation_publication_date", "citation_date", "article:published_time", "dc.date", "date",
+             "pubdate"),
+    "publication": ("citation_journal_title", "og:site_name"),
+    "url": ("canonical", "og:url", "citation_public_url"),
+}
+
+
+def _html_meta(found: dict[str, str]) -> dict[str, str]:
+    """Provenance from an HTML page's meta tags; ISO timestamps keep their date part.
+
+    >>> _html_meta({"author": "Jo Bloggs", "article:published_time": "2024-03-05T10:00:00Z"})
+    {'author': 'Jo Bloggs', 'date': '2024-03-05'}
+    """
+    meta: dict[str, str] = {}
+    for field_name, keys in HTML_META.items():
+        value = next((found[k] for k in keys if found.get(k)), "")
+        if field_name == "author" and value.startswith(("http://", "https://")):
+            value = ""  # article:author is often a profile URL, not a name
+        if field_name == "date" and re.match(r"\d{4}-\d{2}-\d{2}T", value):
+            value = value[:10]
+        if value:
+            meta[field_name] = value
+    return meta
 

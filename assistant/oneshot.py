@@ -10,7 +10,7 @@ Not handled: stance checks and quality gates (that is the staged path).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +56,12 @@ def fit_prompt(passages: list[Passage], mode: str, request: str, generator: Gene
 
 def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: Generator, prompts_dir: Path,
         k: int, temperature: float = 0.2, passages: Sequence[Passage] | None = None,
-        max_tokens: int | None = None, on_token: OnToken | None = None) -> Answer:
+        max_tokens: int | None = None, on_token: OnToken | None = None,
+        doc_ids: Collection[str] | None = None) -> Answer:
     """One request end to end. ``passages`` reuses earlier ones (a follow-up)."""
     started = time.perf_counter()
     req = clean_request(mode, text)
-    found = list(passages) if passages is not None else gather(mode, req.text, retriever, k)
+    found = list(passages) if passages is not None else gather(mode, req.text, retriever, k, doc_ids=doc_ids)
     retrieval_ms = (time.perf_counter() - started) * 1000
     if not found or (mode == "ask" and passages is None and top_dense(found) < ASK_MIN_SCORE):
         return _not_covered(req, generator.name, found, retrieval_ms)

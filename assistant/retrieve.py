@@ -9,6 +9,7 @@ model), query expansion.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from .embed import Embedder
@@ -37,31 +38,37 @@ class Retriever:
         self.store, self.embedder, self.variant, self.depth = store, embedder, variant, depth
         self._lexical: _LexicalCache | None = None
 
-    def search(self, query: str, k: int, *, variant: str | None = None) -> list[Passage]:
-        """The ``k`` best passages for ``query``, best first."""
+    def search(self, query: str, k: int, *, variant: str | None = None,
+               doc_ids: Collection[str] | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``query``, best first; ``doc_ids`` restricts the documents searched."""
         query = " ".join(query.split())
         if not query:
             raise InputError("empty query: type a question or some words to search for")
         variant = variant or self.variant
         if variant not in VARIANTS:
             raise InputError(f"unknown retrieval variant {variant!r}: use one of {', '.join(VARIANTS)}")
-        dense = self.dense(query, max(k, self.depth)) if variant != "lexical" else []
-        lexical = self.lexical(query, max(k, self.depth)) if variant != "dense" else []
+        if doc_ids is not None and not doc_ids:
+            raise InputError("empty scope: choose at least one document to search")
+        dense = self.dense(query, max(k, self.depth), doc_ids=doc_ids) if variant != "lexical" else []
+        lexical = self.lexical(query, max(k, self.depth), doc_ids=doc_ids) if variant != "dense" else []
         if variant == "dense":
             return [Passage(c, s, r, dense_score=s) for r, (c, s) in enumerate(dense[:k], 1)]
         if variant == "lexical":
             return [Passage(c, s, r, lexical_score=s) for r, (c, s) in enumerate(lexical[:k], 1)]
         return fuse(dense, lexical, k)
 
-    def dense(self, query: str, k: int) -> list[tuple[Chunk, float]]:
-        return self.store.query(self.embedder.embed_query(query), k)
+    def dense(self, query: str, k: int, *, doc_ids: Collection[str] | None = None) -> list[tuple[Chunk, float]]:
+        return self.store.query(self.embedder.embed_query(query), k, doc_ids=doc_ids)
 
-    def lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
+    def lexical(self, query: str, k: int, *, doc_ids: Collection[str] | None = None) -> list[tuple[Chunk, float]]:
         cache = self._lexical
         if cache is None or cache.revision != self.store.revision:
             chunks = self.store.chunks()
             cache = self._lexical = _LexicalCache(self.store.revision, chunks, BM25([c.text for c in chunks]))
-        return [(cache.chunks[i], s) for i, s in cache.index.top(query, k)]
+        if doc_ids is None:
+            return [(cache.chunks[i], s) for i, s in cache.index.top(query, k)]
+        scoped = ((i, s) for i, s in cache.index.scores(query).items() if cache.chunks[i].doc_id in doc_ids)
+        return [(cache.chunks[i], s) for i, s in sorted(scoped, key=lambda kv: (-kv[1], kv[0]))[:k]]
 
 
 def fuse(dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]], k: int) -> list[Passage]:

@@ -5,6 +5,7 @@ Layout of an index folder::
     index/
       chroma/              Chroma PersistentClient (collection "chunks", cosine)
       documents.sqlite     meta (embedder identity, schema) + full normalised texts
+                           + provenance, user-set metadata (document_meta) and saved answers (history.py)
 
 Full texts live beside the vectors so any quote can be located by char offset
 in the document it came from. Chroma's default embedding function is never
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,11 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
 """
+# Provenance columns added after schema 1 shipped; ``_migrate`` adds them to older indexes once.
+PROVENANCE_COLUMNS = ("url", "qualifications")
+# Fields `assistant meta` may set; stored per source path, so they outlive a re-ingest.
+EDITABLE = ("title", "author", "publication", "date", "url", "qualifications")
+_INFO = "doc_id, title, source, chunks, length(text), added, author, publication, date, url, qualifications"
 
 
 class Store:
@@ -76,29 +83,40 @@ class Store:
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored document, oldest first."""
-        rows = self._db.execute(
-            "SELECT doc_id, title, source, chunks, length(text), added FROM documents ORDER BY added, doc_id"
-        ).fetchall()
-        return [DocumentInfo(*row) for row in rows]
+        rows = self._db.execute(f"SELECT {_INFO} FROM documents ORDER BY added, doc_id").fetchall()
+        return [replace(DocumentInfo(*row), **self.overrides(row[2])) for row in rows]
 
     def document(self, doc_id: str) -> Document:
-        """The full stored document."""
+        """The full stored document, with user-set metadata over what the file said."""
         row = self._db.execute(
-            "SELECT doc_id, source, title, text, author, publication, date FROM documents WHERE doc_id = ?",
-            (doc_id,),
+            "SELECT doc_id, source, title, text, author, publication, date, url, qualifications, "
+            "substr(added, 1, 10) FROM documents WHERE doc_id = ?", (doc_id,),
         ).fetchone()
         if row is None:
             raise StoreError(f"no document {doc_id} in the index")
-        return Document(*row)
+        return replace(Document(*row), **self.overrides(row[1]))
 
     def info(self, doc_id: str) -> DocumentInfo:
-        row = self._db.execute(
-            "SELECT doc_id, title, source, chunks, length(text), added FROM documents WHERE doc_id = ?",
-            (doc_id,),
-        ).fetchone()
+        row = self._db.execute(f"SELECT {_INFO} FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         if row is None:
             raise StoreError(f"no document {doc_id} in the index")
-        return DocumentInfo(*row)
+        return replace(DocumentInfo(*row), **self.overrides(row[2]))
+
+    def overrides(self, source: str) -> dict[str, str]:
+        """Metadata set with `assistant meta` for the document read from ``source``."""
+        return dict(self._db.execute("SELECT key, value FROM document_meta WHERE source = ?", (source,)))
+
+    def set_meta(self, doc_id: str, fields: dict[str, str]) -> None:
+        """Store metadata with a document (not in its file); an empty value clears a field."""
+        bad = sorted(set(fields) - set(EDITABLE))
+        if bad:
+            raise ValueError(f"not editable: {', '.join(bad)}")
+        source = self.info(doc_id).source
+        with self._db:
+            for key, value in fields.items():
+                self._db.execute("DELETE FROM document_meta WHERE source = ? AND key = ?", (source, key))
+                if value.strip():
+                    self._db.execute("INSERT INTO document_meta VALUES (?, ?, ?)", (source, key, value.strip()))
 
     def version_of(self, doc_id: str) -> tuple[str, str] | None:
         """(source, chunker) of a stored document, or None."""
@@ -125,12 +143,14 @@ class Store:
         out = [_to_chunk(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
         return sorted((c for c in out if c.doc_id in known), key=lambda c: (c.doc_id, c.index))
 
-    def query(self, vector: Sequence[float], k: int) -> list[tuple[Chunk, float]]:
-        """The ``k`` nearest chunks with cosine similarity, best first."""
+    def query(self, vector: Sequence[float], k: int, *,
+              doc_ids: Collection[str] | None = None) -> list[tuple[Chunk, float]]:
+        """The ``k`` nearest chunks with cosine similarity, best first; ``doc_ids`` limits the scope."""
         total = self._col.count()
-        if total == 0:
+        if total == 0 or (doc_ids is not None and not doc_ids):
             return []
-        got = self._col.query(query_embeddings=[list(vector)], n_results=min(total, k + 8),
+        where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids is not None else None
+        got = self._col.query(query_embeddings=[list(vector)], n_results=min(total, k + 8), where=where,
                               include=["documents", "metadatas", "distances"])
         known = self._doc_ids()
         hits = [
@@ -165,9 +185,10 @@ class Store:
         with self._write():
             self._db.executemany("DELETE FROM documents WHERE doc_id = ?", [(i,) for i in new_ids | set(replaced)])
             self._db.executemany(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO documents (doc_id, source, title, author, publication, date, text, chunks, chunker, "
+                "added, url, qualifications) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(d.doc_id, d.source, d.title, d.author, d.publication, d.date, d.text,
-                  len(cs), chunker, now) for d, cs in items],
+                  len(cs), chunker, now, d.url, d.qualifications) for d, cs in items],
             )
         self._delete_where({"doc_id": {"$in": replaced}} if replaced else None)
         for doc, cs in items:  # a re-chunked document may now have fewer chunks
@@ -213,9 +234,21 @@ def _connect(db_path: Path) -> sqlite3.Connection:
     try:
         db = sqlite3.connect(db_path, check_same_thread=False)
         db.executescript(_DDL)
+        _migrate(db)
         return db
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"index is corrupted ({exc}): {db_path}; {REBUILD_HINT}") from None
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an index made by an older version up to date, once: provenance columns, metadata table."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+    with db:
+        for column in PROVENANCE_COLUMNS:
+            if column not in have:
+                db.execute(f"ALTER TABLE documents ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+        db.execute("CREATE TABLE IF NOT EXISTS document_meta (source TEXT NOT NULL, key TEXT NOT NULL, "
+                   "value TEXT NOT NULL, PRIMARY KEY (source, key))")
 
 
 def _read_meta(db: sqlite3.Connection, path: Path) -> dict[str, str]:

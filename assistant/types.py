@@ -20,6 +20,9 @@ class Document:
     author: str = ""
     publication: str = ""
     date: str = ""
+    url: str = ""  # where it was published, when known (front matter, HTML canonical / og:url)
+    qualifications: str = ""  # the author's credentials, when the file says
+    accessed: str = ""  # date accessed = the day it was ingested (filled by the store)
 
     @property
     def label(self) -> str:
@@ -62,6 +65,11 @@ class DocumentInfo:
     chunks: int
     chars: int
     added: str
+    author: str = ""
+    publication: str = ""
+    date: str = ""
+    url: str = ""
+    qualifications: str = ""
 
 
 @dataclass(frozen=True)

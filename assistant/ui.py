@@ -3,8 +3,9 @@
 ``build_app(assistant)`` takes the assistant in, so tests pass one with a fake
 or tiny model. Requests queue against the single model (concurrency 1); each
 browser session has its own conversation state. Offline: system fonts only,
-no share link, analytics off (see ``offline.py``). Not handled: user
-accounts, PDF/DOCX export (Markdown download only).
+no share link, analytics off (see ``offline.py``). The History tab, the
+download format choice and the document scope picker live in
+``ui_library.py``. Not handled: user accounts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from .events import Finished
 from .live import LiveView
 from .render import answer_markdown, sources_html
 from .types import Answer
+from .ui_library import FORMATS as LIBRARY_FORMATS
+from .ui_library import doc_choices, export_last, history_rows, history_tab
 
 MODES = {"Ask": "ask", "Brief": "brief", "Steelman": "steelman", "Rebut": "rebut"}
 CSS = """
@@ -68,8 +71,9 @@ def _follow_up_passages(a: Assistant, mode: str, text: str, s: Session, k: int) 
 
 
 def respond(a: Assistant, message: str, history: list[dict[str, str]], mode_label: str, k: float,
-            temperature: float, length: float, session: Session | None) -> Iterator[tuple[Any, ...]]:
-    """Stream one chat turn: (history, sources html, download path, session).
+            temperature: float, length: float, session: Session | None,
+            docs: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
+    """Stream one chat turn: (history, sources html, download path, session). ``docs``: scope (ids).
 
     The sources panel fills as soon as retrieval is done; while the model writes, the
     chat shows what step is running and every verified point as it lands (never raw JSON).
@@ -89,9 +93,9 @@ def respond(a: Assistant, message: str, history: list[dict[str, str]], mode_labe
     view = LiveView(mode)
     answer: Answer | None = None
     try:
-        passages = _follow_up_passages(a, mode, text, session, int(k))
+        passages = None if docs else _follow_up_passages(a, mode, text, session, int(k))
         events = a.stream(mode, text, k=int(k), passages=passages, temperature=float(temperature),
-                          max_tokens=int(length) or None)
+                          max_tokens=int(length) or None, docs=docs or None)
         try:
             for event in events:
                 if session.stop.is_set():
@@ -190,7 +194,11 @@ def build_app(a: Assistant) -> Any:
                 with gr.Row():
                     send = gr.Button("Send", variant="primary", elem_id="send")
                     stop = gr.Button("Stop", variant="stop", elem_id="stop")
-                    download = gr.DownloadButton("Download Markdown", elem_id="download")
+                    download = gr.DownloadButton("Download", elem_id="download")
+                with gr.Row():
+                    scope = gr.Dropdown(doc_choices(a), multiselect=True, elem_id="scope",
+                                        label="Only these documents (empty = all)")
+                    fmt = gr.Radio(LIBRARY_FORMATS, value="md", label="Download as", elem_id="download-format")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(elem_id="sources")
@@ -213,10 +221,12 @@ def build_app(a: Assistant) -> Any:
             length = gr.Slider(0, 1200, value=a.settings.max_tokens, step=50,
                                label="Answer length cap in tokens (0 = the mode's default)")
 
-        def chat_fn(message, history, mode_label, k, temperature, length, session):  # noqa: ANN001 - Gradio passes values
-            yield from respond(a, message, history, mode_label, k, temperature, length, session)
+        history_table = history_tab(a, chat=chat, sources=sources, session=session)
 
-        inputs = [box, chat, mode, k, temperature, length, session]
+        def chat_fn(message, history, mode_label, k, temperature, length, session, docs=None):  # noqa: ANN001
+            yield from respond(a, message, history, mode_label, k, temperature, length, session, docs)
+
+        inputs = [box, chat, mode, k, temperature, length, session, scope]
         outputs = [chat, sources, download, session]
         events = [send.click(chat_fn, inputs, outputs, concurrency_limit=1, concurrency_id="model", api_name="chat"),
                   box.submit(chat_fn, inputs, outputs, concurrency_limit=1, concurrency_id="model",
@@ -224,9 +234,13 @@ def build_app(a: Assistant) -> Any:
         model.change(lambda m: _switch_model(a, m), model, model_status)
         for ev in events:
             ev.then(lambda: "", None, box)
+            ev.then(lambda s, f: export_last(a, s, f), [session, fmt], download).then(
+                lambda: history_rows(a), None, history_table)
+        fmt.change(lambda s, f: export_last(a, s, f), [session, fmt], download)
         stop.click(lambda s: s and s.stop.set(), session, None, cancels=events)  # type: ignore[arg-type]
-        files.upload(lambda f: upload(a, f), files, [status, table], api_name="upload")
-        drop.click(lambda r: remove(a, r), ref, [status, table], api_name="remove")
+        refresh_scope = (lambda: gr.Dropdown(choices=doc_choices(a)), None, scope)
+        files.upload(lambda f: upload(a, f), files, [status, table], api_name="upload").then(*refresh_scope)
+        drop.click(lambda r: remove(a, r), ref, [status, table], api_name="remove").then(*refresh_scope)
     return app
 
 

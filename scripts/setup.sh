@@ -51,6 +51,20 @@ if [[ "$EXTRAS" == *dev* ]] && ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# The PDF export embeds DejaVu Sans (Unicode quotes, accents, Greek, Cyrillic); the browser test renders
+# a PDF page to PNG with poppler's pdftoppm.
+need=()
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)
+[[ "$EXTRAS" == *dev* ]] && ! command -v pdftoppm >/dev/null 2>&1 && need+=(poppler-utils)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${need[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "setup: missing ${need[*]} and cannot apt-get them; PDF export / its PNG preview may fail" >&2
+  fi
+fi
+
 echo "setup: installing the project and its dependencies"
 "${pip[@]}" --find-links "$WHEELS" -e ".[$EXTRAS]"
 

@@ -10,7 +10,6 @@ from typing import Any
 from assistant import Assistant
 from tests.fakes import FakeGenerator
 
-
 CLAIMS = ["Home working lets staff focus on deep work.", "Junior staff learn less without a mentor nearby.",
           "Autonomy turns new software into real output.", "Offshoring becomes easier once jobs are remote.",
           "Commuting time is returned to the working day.", "Managers struggle to spot problems from afar."]
