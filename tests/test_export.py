@@ -83,7 +83,9 @@ def test_rebut_exports_as_an_a2_block_with_numbered_answers(library: Assistant, 
     blocks = [p.text for p in doc.paragraphs if p.style.name == "Heading 3"]
     assert blocks[0] == "A2: Working from home is not proper work"
     tags = [p.text for p in doc.paragraphs if p.style.name == "Heading 4"]
-    assert tags and all(t.startswith("1. ") for t in tags)
+    assert tags and tags[0].startswith("1. ")  # the A2 block's answers are numbered 1, 2, ...
+    numbers = [int(t.split(". ", 1)[0]) for t in tags if t.split(". ", 1)[0].isdigit()]
+    assert numbers == list(range(1, len(numbers) + 1))
 
 
 @pytest.mark.integration
@@ -95,9 +97,10 @@ def test_brief_pdf_text_extracts_with_cites_and_quotes(library: Assistant, tmp_p
     assert path.read_bytes().startswith(b"%PDF")
     text = " ".join("\n".join(p.extract_text() for p in PdfReader(str(path)).pages).split())
     assert MOTION in text and "FOR the motion" in text and "AGAINST the motion" in text and "Sources" in text
+    squeezed = "".join(text.split())  # PDF text extraction may split a word at a highlight box
     for q in answer.quotes:
         if q.verified:
-            assert " ".join(q.text.split()) in text
+            assert "".join(q.text.split()) in squeezed
 
 
 def _unicode_answer() -> tuple[Answer, Document]:

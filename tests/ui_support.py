@@ -12,19 +12,22 @@ from tests.fakes import FakeGenerator
 
 CLAIMS = ["Home working lets staff focus on deep work.", "Junior staff learn less without a mentor nearby.",
           "Autonomy turns new software into real output.", "Offshoring becomes easier once jobs are remote.",
-          "Commuting time is returned to the working day.", "Managers struggle to spot problems from afar."]
+          "Commuting time is returned to the working day.", "Managers struggle to spot problems from afar.",
+          "Quiet rooms make long reports faster to finish.", "Video calls tire people more than meetings do.",
+          "Flexible hours keep parents in skilled jobs.", "Office rents fall when fewer desks are needed.",
+          "New hires pick up norms by watching colleagues.", "Cheap tools let small firms hire far away."]
 
 
 class CitingGenerator(FakeGenerator):
     """Answers every step (or the one-call path) with the first sentence ids it was given, in its shape."""
 
     def generate(self, messages, *, schema=None, max_tokens=512, temperature=0.2, on_token=None):  # type: ignore[no-untyped-def]
-        self.enqueue(_reply(schema or {}))
+        self.enqueue(_reply(schema or {}, len(self.calls)))
         return super().generate(messages, schema=schema, max_tokens=max_tokens, temperature=temperature,
                                 on_token=on_token)
 
 
-def _reply(schema: dict[str, Any]) -> dict[str, Any]:
+def _reply(schema: dict[str, Any], call: int = 0) -> dict[str, Any]:
     props = schema.get("properties", {})
     ids = _ids(schema)
     ev = ids[:2]
@@ -35,10 +38,11 @@ def _reply(schema: dict[str, Any]) -> dict[str, Any]:
         for n, (key, item) in enumerate(props.items()):
             enum = _ids(item)
             if "objection" in item["properties"]:
-                out[key] = {"objection": CLAIMS[(n + 1) % 6], "evidence": enum[:1], "reply": "A reply.",
+                out[key] = {"objection": CLAIMS[(3 * call + n) % len(CLAIMS)], "evidence": enum[:1],
+                            "reply": "A reply that answers it.",
                             **({"reply_evidence": []} if "reply_evidence" in item["properties"] else {})}
             else:
-                out[key] = {"claim": CLAIMS[(n + len(ids)) % 6], "reasoning": "Because the evidence says so.",
+                out[key] = {"claim": CLAIMS[(3 * call + n) % len(CLAIMS)], "reasoning": "Because the evidence says so.",
                             "evidence": enum[:1]}
         return out
     if "points" in props and "covered" not in props:
