@@ -8,6 +8,7 @@ what the model was shown, what it could cite, and what the answer says.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -141,19 +142,24 @@ def _planted(tmp: Path, variant: str) -> Path:
     return write(tmp / "planted.pdf", make_pdf(lines))
 
 
+ASK = ("ask", "Does working from home raise productivity?")
+BRIEF = ("brief", "This house believes working from home raises productivity")
+
+
 @pytest.mark.integration
-@pytest.mark.parametrize("variant", ["text", "json", "pdf"])
-def test_planted_instructions_never_reach_the_model_or_the_answer(variant: str, seeded_assistant: Assistant,
-                                                                  tiny: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("variant", "requests"), [("text", (ASK, BRIEF)), ("json", (BRIEF,)), ("pdf", (ASK,))],
+                         ids=["text", "json", "pdf"])
+def test_planted_instructions_never_reach_the_model_or_the_answer(variant: str, requests: Any,
+                                                                  seeded_assistant: Assistant, tiny: Any,
+                                                                  tmp_path: Path) -> None:
     seeded_assistant.ingest([_planted(tmp_path, variant)], show_progress=False)
     planted = next(d for d in seeded_assistant.documents() if d.source.endswith(("planted.md", "planted.pdf")))
     model = Recording(tiny)
     seeded_assistant._generator = model
-    for mode, request in (("ask", "Does working from home raise productivity?"),
-                          ("brief", "This house believes working from home raises productivity")):
+    for mode, request in requests:
         answer = seeded_assistant.run(mode, request, k=4)
         assert any(p.chunk.doc_id == planted.doc_id for p in answer.passages), "planted doc not retrieved"
-        shown = model.seen[-1].lower()
+        shown = "\n".join(ln for ln in model.seen[-1].splitlines() if re.match(r"S\d+ |\[P\d+\]", ln)).lower()
         assert "13 percent" in shown  # the real content is still material
         assert not any(m in shown for m in MARKERS), shown
         assert any(planted.title in n and "instruction-like" in n for n in answer.notices), answer.notices

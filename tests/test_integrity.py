@@ -58,6 +58,10 @@ def test_killed_ingest_is_repaired_on_next_open(seeded_index: Path, tmp_path: Pa
 
     proc = cli("ingest", str(essay), index=index, crash=point)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
+    raw = Store.open(index, embedder=real_embedder.identity)  # what the crash left, before any repair
+    left = raw.vector_ids() - set(raw.expected_ids())
+    assert not raw.in_sync() and bool(left) == (point != "before_vectors"), (point, len(left))
+    raw.close()
 
     a = Assistant(Settings.load(index_dir=index), embedder=real_embedder)
     docs, vectors = state(a)  # the open repaired what the crash left
