@@ -10,8 +10,9 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import integrity
 from .config import Settings
 from .embed import Embedder, load_embedder
 from .errors import InputError, StoreError
@@ -20,8 +21,11 @@ from .history import History, SavedAnswer, mark_changed
 from .ingest import ingest as _ingest
 from .llm import Generator, OnToken
 from .retrieve import Retriever
-from .store import Store
+from .store import Store, check_index_path
 from .types import Answer, Document, DocumentInfo, IngestReport, Passage
+
+if TYPE_CHECKING:
+    from .integrity import Audit
 
 
 class Assistant:
@@ -30,8 +34,13 @@ class Assistant:
     Example (see README): ``Assistant(index_dir="/tmp/ix").ingest(["seeds/"])``.
     """
 
-    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | str | None = None,
                  generator: Generator | None = None, **overrides: Any) -> None:
+        if isinstance(embedder, str):  # a name or folder (CLI --embedder): a setting, like ASSISTANT_EMBEDDER
+            from dataclasses import replace
+
+            settings = replace(settings, embedder=embedder) if settings else None
+            overrides["embedder"], embedder = embedder, None
         self.settings = settings or Settings.load(**overrides)
         self._embedder = embedder
         self._generator = generator
@@ -48,11 +57,29 @@ class Assistant:
             self._embedder = load_embedder(self.settings.embedder, batch_size=self.settings.embed_batch)
         return self._embedder
 
-    def store(self, *, create: bool = False) -> Store:
-        """The index; ``create`` makes an empty one if none exists yet."""
+    def store(self, *, create: bool = False, repair: bool = False) -> Store:
+        """The index, checked (see integrity.py); ``create`` makes an empty one if none exists yet.
+
+        What a crash left is repaired on open; missing vectors are re-embedded
+        only with ``repair`` (ingest, sync), else they are a ``StoreError``.
+        """
         if self._store is None:
-            self._store = Store.open(self.settings.index_dir, embedder=self.embedder.identity, create=create)
+            store = Store.open(self.settings.index_dir, embedder=self.embedder.identity, create=create)
+            try:
+                integrity.ensure(store, embedder=self.embedder if repair else None)
+            except BaseException:
+                store.close()
+                raise
+            self._store = store
+        elif repair:
+            integrity.ensure(self._store, embedder=self.embedder)
         return self._store
+
+    def check(self, *, repair: bool = False) -> Audit:
+        """Compare the document rows with the vectors in full; ``repair`` fixes what differs."""
+        if self._store is None:
+            self._store = Store.open(self.settings.index_dir, embedder=self.embedder.identity)
+        return integrity.check(self._store, embedder=self.embedder if repair else None, fix=repair)
 
     @property
     def generator(self) -> Generator:
@@ -80,10 +107,23 @@ class Assistant:
         if not files:
             raise InputError("nothing to ingest: give one or more files or folders")
         s = self.settings
-        return _ingest(files, store=self.store(create=True), embedder=self.embedder,
-                       chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap,
-                       max_bytes=int(s.max_file_mb * 1_000_000), batch_size=s.embed_batch,
-                       show_progress=show_progress)
+        check_index_path(s.index_dir)
+        fresh = not s.index_dir.exists()
+        try:
+            return _ingest(files, store=lambda: self.store(create=True, repair=True), embedder=self.embedder,
+                           chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap,
+                           max_bytes=s.max_file_bytes, batch_size=s.embed_batch, show_progress=show_progress)
+        except BaseException:
+            if fresh:  # a failed first ingest leaves no empty index behind
+                self._discard_empty_index()
+            raise
+
+    def _discard_empty_index(self) -> None:
+        if self._store is not None:
+            if self._store.documents():
+                return
+            self._store.discard()
+            self._store, self._retriever = None, None
 
     def sync(self, folder: str | Path | None = None, *, show_progress: bool | None = None) -> IngestReport:
         """Make the index match a folder (default: seeds/): ingest it, drop its deleted files."""

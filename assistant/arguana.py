@@ -59,20 +59,25 @@ class CounterScores:
 def load_points(path: Path, limit: int | None = None) -> list[DebatePoint]:
     """Points from a JSONL file in the ArguAna format; ``limit`` keeps the first N."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder: give a JSONL file in the ArguAna format")
     if not path.is_file():
         raise InputError(f"no such file: {path}")
     points = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                points.append(DebatePoint(*(str(row[k]) for k in FIELDS)))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise InputError(f"{path}:{n}: not an ArguAna point ({exc.__class__.__name__}: {exc})") from None
-            if limit and len(points) >= limit:
-                break
+    try:
+        with path.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    points.append(DebatePoint(*(str(row[k]) for k in FIELDS)))
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    raise InputError(f"{path}:{n}: not an ArguAna point ({exc.__class__.__name__}: {exc})") from None
+                if limit and len(points) >= limit:
+                    break
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text: give a JSONL file in the ArguAna format") from None
     if not points:
         raise InputError(f"{path} holds no points")
     return points

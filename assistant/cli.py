@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("folder", nargs="?", metavar="DIR")
     s.set_defaults(run=_sync)
 
+    s = sub.add_parser("check", help="compare the index's documents with its vectors (--repair fixes them)")
+    s.add_argument("--repair", action="store_true", help="re-embed missing chunks and delete orphan vectors")
+    s.set_defaults(run=_check)
+
     s = sub.add_parser("docs", help="list indexed documents with chunk counts")
     s.add_argument("--json", action="store_true")
     s.set_defaults(run=_docs)
@@ -153,6 +157,16 @@ def _sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from .errors import StoreError
+
+    found = _assistant(args).check(repair=args.repair)
+    if not found.ok and not args.repair:
+        raise StoreError(f"index damaged: {found.summary()}; run `assistant check --repair`")
+    print(f"{'repaired' if not found.ok else 'index OK'}: {found.summary()}")
+    return 0
+
+
 def _docs(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -189,8 +203,9 @@ def _write(args: argparse.Namespace) -> int:
     from .progress import TerminalProgress
     from .render import answer_dict, answer_markdown
 
-    if args.out:
-        _check_out(args.out)  # before the model runs
+    if args.out:  # before the model runs: a bad path or format must not throw an answer away
+        check_out_path(args.out)
+        _check_out(args.out)
     a = _assistant(args, k=args.k, temperature=args.temperature, max_tokens=args.max_tokens,
                    save_history=False if args.no_history else None)
     with TerminalProgress(sys.stderr) as progress:
@@ -206,6 +221,26 @@ def _write(args: argparse.Namespace) -> int:
 def _scope_arg(s: argparse.ArgumentParser) -> None:
     s.add_argument("--doc", action="append", metavar="ID|NAME",
                    help="only use this document (id, id prefix, file name or title); repeatable")
+
+
+def check_out_path(path: str) -> None:
+    """Refuse an ``--out`` path we could not write, before any generation starts."""
+    import os
+    from pathlib import Path
+
+    from .errors import InputError
+
+    out = Path(path).expanduser()
+    try:
+        parent = out.parent.resolve()
+        if out.is_dir():
+            raise InputError(f"--out {path} is a folder: give a file name")
+        if not parent.is_dir():
+            raise InputError(f"--out {path}: the folder {parent} does not exist")
+        if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+            raise InputError(f"--out {path}: permission denied")
+    except OSError as exc:
+        raise InputError(f"--out {str(path)[:80]}: {exc.strerror}") from None
 
 
 def _check_out(path: str) -> None:

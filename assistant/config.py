@@ -59,6 +59,11 @@ class Settings:
     save_history: bool = True  # keep every answer in the index's history (assistant history / show)
 
     @property
+    def max_file_bytes(self) -> int:
+        """The upload/ingest size limit in bytes: MB means 10^6 bytes everywhere (app, page, messages)."""
+        return int(self.max_file_mb * 1_000_000)
+
+    @property
     def models_dir(self) -> Path:
         """Where assembled GGUF files and verification stamps live (outside the repo)."""
         return self.cache_dir / "models"

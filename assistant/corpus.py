@@ -6,8 +6,11 @@ Handles ``.txt``, ``.md`` (with an optional ``---`` front-matter block of
 and ``.html``/``.htm`` (visible text via the standard library parser;
 provenance from ``<title>``, ``<meta>`` and ``<link rel=canonical>``).
 Provenance fields the file does not state stay empty: nothing is guessed.
-Not handled: OCR of scanned PDFs, DOCX, scripts or styles inside HTML,
-encodings other than UTF-8 / UTF-16 with BOM / Windows-1252.
+Not handled: OCR of scanned PDFs, encrypted PDFs, DOCX, scripts or styles
+inside HTML, encodings other than UTF-8 / UTF-16 with BOM / Windows-1252.
+Every refusal is a ``FileError`` with a one-line reason: special files
+(FIFOs, devices), NUL bytes anywhere in a text file, bad UTF-16, lone
+surrogates, names too long for the file system.
 
 Normalisation (NFC, ``\\n`` line ends, no trailing spaces, at most one blank
 line in a row) happens once here; every char offset downstream refers to the
@@ -17,13 +20,17 @@ normalised text.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import stat
 import unicodedata
+import warnings
 from collections.abc import Iterable
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
-from .errors import InputError
+from .errors import FileError
 from .types import Document
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
@@ -33,6 +40,7 @@ SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 META_KEYS = {"title", "author", "publication", "date", "url", "qualifications"}
 # Other spellings accepted in front matter -> the field they fill.
 META_ALIASES = {"link": "url", "source_url": "url", "quals": "qualifications", "publisher": "publication"}
+ENCRYPTED = "encrypted PDF (needs a password or a decryption library): save a copy without encryption and add that"
 
 
 def find_files(paths: Iterable[Path]) -> list[Path]:
@@ -40,27 +48,60 @@ def find_files(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         path = Path(path).expanduser()
-        if not path.exists():
-            raise InputError(f"no such file or folder: {path}")
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED))
+        mode = _mode(path, "no such file or folder")
+        if stat.S_ISDIR(mode):
+            try:
+                found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED))
+            except OSError as exc:
+                raise FileError(f"cannot read folder ({exc.strerror})", path) from None
         else:
             found.append(path)
     return found
 
 
+def _mode(path: Path, missing: str) -> int:
+    """``st_mode`` of ``path``, or a ``FileError`` saying why it cannot be looked at."""
+    try:
+        return path.stat().st_mode
+    except FileNotFoundError:
+        raise FileError(missing, path) from None
+    except OSError as exc:  # ENAMETOOLONG, EACCES, ELOOP, ...
+        raise FileError(f"cannot open ({exc.strerror})", _short(path)) from None
+
+
+def _short(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:60]}...{text[-40:]} ({len(path.name)}-character name)"
+
+
+def _special(mode: int) -> str:
+    """What a non-regular, non-folder file is, for the error message."""
+    for test, what in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
 def read_document(path: Path, *, max_bytes: int) -> Document:
-    """Read and normalise one file, or raise ``InputError`` saying what is wrong with it."""
-    path = Path(path).expanduser().resolve()
-    if not path.is_file():
-        raise InputError(f"no such file: {path}")
+    """Read and normalise one file, or raise ``FileError`` saying what is wrong with it."""
+    path = Path(path).expanduser()
+    mode = _mode(path, "no such file")
+    path = path.resolve()
+    if stat.S_ISDIR(mode):
+        raise FileError("is a folder, not a file", path)
+    if not stat.S_ISREG(mode):
+        raise FileError(f"{_special(mode)}, not a file that can be read", path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
-        raise InputError(f"unsupported file type {suffix or '(none)'}: {path} (use .txt, .md, .pdf or .html)")
+        raise FileError(f"unsupported file type {suffix or '(none)'} (use .txt, .md, .pdf or .html)", path)
     size = path.stat().st_size
     if size > max_bytes:
-        raise InputError(f"file too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB limit): {path}")
-    raw = path.read_bytes()
+        raise FileError(f"file too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:g} MB limit)", path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FileError(f"cannot read ({exc.strerror})", path) from None
     meta: dict[str, str] = {}
     if suffix in PDF_SUFFIXES:
         text, meta = _pdf_text(raw, path)
@@ -72,7 +113,13 @@ def read_document(path: Path, *, max_bytes: int) -> Document:
             meta, text = split_front_matter(decoded)
     text = normalise(text)
     if not text.strip():
-        raise InputError(f"file has no text: {path}")
+        raise FileError("file has no text", path)
+    if "\x00" in text:
+        raise FileError("binary file, not text (holds NUL characters)", path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FileError("text holds lone surrogates (damaged UTF-16 or bad character references)", path) from None
     return Document(
         doc_id=hashlib.sha256(text.encode()).hexdigest()[:16],
         source=str(path),
@@ -115,9 +162,13 @@ def split_front_matter(text: str) -> tuple[dict[str, str], str]:
 
 def _decode(raw: bytes, path: Path) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    if b"\x00" in raw[:8192]:
-        raise InputError(f"binary file, not text: {path}")
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise FileError(f"cannot decode UTF-16 text ({exc.reason} at byte {exc.start})", path) from None
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise FileError(f"binary file, not text (NUL byte at offset {nul})", path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -125,10 +176,10 @@ def _decode(raw: bytes, path: Path) -> str:
     try:
         text = raw.decode("cp1252")
     except UnicodeDecodeError:
-        raise InputError(f"cannot decode text (not UTF-8 or Windows-1252): {path}") from None
+        raise FileError("cannot decode text (not UTF-8 or Windows-1252)", path) from None
     controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
     if controls > len(text) * 0.01:
-        raise InputError(f"binary file, not text: {path}")
+        raise FileError("binary file, not text", path)
     return text
 
 
@@ -141,14 +192,23 @@ def _pdf_text(raw: bytes, path: Path) -> tuple[str, dict[str, str]]:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PdfReadError, PyPdfError
 
+    # pypdf logs (and sometimes warns) about damaged files: the one-line error below says it all.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        reader = PdfReader(io.BytesIO(raw))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta = _pdf_meta(reader)
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"cannot read PDF ({exc.__class__.__name__}): {path}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(io.BytesIO(raw))
+            if reader.is_encrypted and not _decrypt(reader):
+                raise FileError(ENCRYPTED, path)
+            pages = [page.extract_text() or "" for page in reader.pages]
+            meta = _pdf_meta(reader)
+    except DependencyError:  # AES encryption without the `cryptography` package
+        raise FileError(ENCRYPTED, path) from None
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            RecursionError, OSError) as exc:
+        raise FileError(f"cannot read PDF ({exc.__class__.__name__})", path) from None
     return "\n\n".join(p.strip() for p in pages if p.strip()), meta
 
 
@@ -167,6 +227,14 @@ def _pdf_meta(reader: object) -> dict[str, str]:
     if meta["title"].lower() in {"untitled", "untitled document"}:
         meta["title"] = ""
     return {k: v for k, v in meta.items() if v}
+
+
+def _decrypt(reader: Any) -> bool:
+    """Open a PDF encrypted with an empty user password (common for "no copying" PDFs)."""
+    try:
+        return bool(reader.decrypt(""))
+    except Exception:  # noqa: BLE001 - pypdf raises DependencyError for AES without `cryptography`, and more
+        return False
 
 
 class _VisibleText(HTMLParser):

@@ -19,6 +19,14 @@ class InputError(AssistantError):
     exit_code = 2
 
 
+class FileError(InputError):
+    """One input file cannot be used; ``reason`` says why (so a folder ingest can list them all)."""
+
+    def __init__(self, reason: str, path: object) -> None:
+        super().__init__(f"{reason}: {path}")
+        self.reason, self.path = reason, str(path)
+
+
 class StoreError(AssistantError):
     """The index is missing, corrupted, or was built with another embedder."""
 

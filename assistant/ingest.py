@@ -1,7 +1,8 @@
 """Files -> documents -> chunks -> vectors -> store, all or nothing per call.
 
-Every file is read and validated before anything is written, so one bad file
-leaves the index exactly as it was. Unchanged files (same content hash and
+Every file is read and validated before anything is written (before the
+index is even opened), so one bad file leaves the index exactly as it was;
+a folder with several bad files gets one error naming them all. Unchanged files (same content hash and
 chunker settings) are skipped; a changed file replaces its previous version.
 """
 
@@ -9,23 +10,25 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from .chunking import chunk_document, chunker_signature
 from .corpus import find_files, read_document
 from .embed import Embedder
+from .errors import FileError, InputError
 from .store import Store
 from .types import Chunk, Document, IngestReport
 
 
-def ingest(paths: Iterable[Path], *, store: Store, embedder: Embedder, chunk_size: int,
+def ingest(paths: Iterable[Path], *, store: Store | Callable[[], Store], embedder: Embedder, chunk_size: int,
            chunk_overlap: int, max_bytes: int, batch_size: int = 64,
            show_progress: bool | None = None) -> IngestReport:
-    """Add files and folders to ``store``; returns what was added, replaced, unchanged."""
+    """Add files and folders to ``store`` (or to the store that callable opens, once all files read)."""
     started = time.perf_counter()
-    docs = [read_document(p, max_bytes=max_bytes) for p in find_files(paths)]
+    docs = read_all(paths, max_bytes=max_bytes)
+    store = store() if callable(store) else store
     report = ingest_documents(docs, store=store, embedder=embedder, chunk_size=chunk_size,
                               chunk_overlap=chunk_overlap, batch_size=batch_size, show_progress=show_progress)
     return replace(report, seconds=time.perf_counter() - started)
@@ -57,6 +60,35 @@ def ingest_documents(docs: Sequence[Document], *, store: Store, embedder: Embedd
         chunks_written=len(texts),
         seconds=time.perf_counter() - started,
     )
+
+
+def read_all(paths: Iterable[Path], *, max_bytes: int) -> list[Document]:
+    """Read every file under ``paths``, or raise one error that lists every file that failed.
+
+    The message stays on one line: ``2 of 5 files cannot be ingested, nothing was stored:
+    a.pdf (encrypted PDF ...); b.txt (binary file ...)``.
+    """
+    bad: list[FileError] = []
+    docs: list[Document] = []
+    files: list[Path] = []
+    for given in paths:
+        try:
+            files += find_files([given])
+        except FileError as exc:
+            bad.append(exc)
+    missing = len(bad)
+    for path in files:
+        try:
+            docs.append(read_document(path, max_bytes=max_bytes))
+        except FileError as exc:
+            bad.append(exc)
+    total = len(files) + missing
+    if len(bad) == 1 and total == 1:
+        raise bad[0]
+    if bad:
+        listed = "; ".join(f"{Path(e.path).name or e.path} ({e.reason})" for e in bad)
+        raise InputError(f"{len(bad)} of {total} files cannot be ingested, so nothing was stored: {listed}")
+    return docs
 
 
 def _unique(docs: list[Document]) -> list[Document]:

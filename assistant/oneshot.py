@@ -17,6 +17,7 @@ from typing import Any
 from . import prompts
 from .cite import number_sentences, sources_block, verify
 from .gather import Request, clean_request, gather, top_dense
+from .injection import screen
 from .llm import Generator, OnToken, parse_json
 from .retrieve import Retriever
 from .schemas import schema_for
@@ -44,11 +45,12 @@ def fit_prompt(passages: list[Passage], mode: str, request: str, generator: Gene
     budget = generator.n_ctx - MAX_TOKENS[mode] - 64
     kept = list(passages)
     while True:
-        sentences = number_sentences(kept, dedupe=False)
+        sentences, screened = screen(number_sentences(kept, dedupe=False))  # sources are material
         messages = messages_for(prompts_dir, mode, request, sources_block(kept, sentences))
         if len(kept) <= 1 or generator.count_tokens("\n".join(m["content"] for m in messages)) <= budget:
             break
         kept.pop()
+    notices += screened
     if len(kept) < len(passages):
         notices.append(f"Only {len(kept)} of {len(passages)} passages fit the model's context window.")
     return kept, sentences, messages

@@ -19,6 +19,7 @@ from .cite import number_sentences, renumber
 from .events import Event, Finished, SourcesFound, Token
 from .gates import cosine
 from .gather import QUERIES, Request, clean_request, gather, top_dense
+from .injection import screen
 from .llm import Generator, OnToken
 from .modes import MAX_SENTENCES, MIN_SCORE, MODES
 from .retrieve import Retriever
@@ -53,10 +54,10 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
         emit(Finished(answer))
         return answer
     embed = retriever.embedder.embed
-    sentences = select(number_sentences(found), [q.format(r=req.text) for q in QUERIES[mode]], embed,
-                       MAX_SENTENCES[mode])
+    kept, screened = screen(number_sentences(found))  # sources are material, never instructions
+    sentences = select(kept, [q.format(r=req.text) for q in QUERIES[mode]], embed, MAX_SENTENCES[mode])
     ctx = Context(mode, req.text, found, sentences, generator, prompts_dir, temperature, emit, embed,
-                  lambda doc_id: store.document(doc_id).text, notices=list(req.notices))
+                  lambda doc_id: store.document(doc_id).text, notices=list(req.notices) + screened)
     ctx.plans["stance_method"] = stance_method
     fit(ctx)
     run_steps(MODES[mode].steps, ctx, max_tokens=max_tokens)

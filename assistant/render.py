@@ -132,6 +132,11 @@ def _field_lines(a: Answer) -> tuple[list[str], list[str]]:
     return before, after
 
 
+# What a check mark means, said wherever one is shown: checked in code (cite.py), nothing more.
+VERBATIM = ("✓ verbatim: the quoted text is exactly what the stored document holds at those character offsets; "
+            "it is not a judgement that the quote supports the claim.")
+
+
 def answer_markdown(a: Answer, *, links: bool = False) -> str:
     """The whole answer as Markdown: prose, points with verified quotes, sources, verification."""
     lines = [f"# {TITLES[a.mode]}: {a.request}", ""]
@@ -156,6 +161,8 @@ def answer_markdown(a: Answer, *, links: bool = False) -> str:
                  f"retrieval {t.retrieval_ms:.0f} ms, {t.prompt_tokens} prompt tokens, first token "
                  f"{t.ttft_ms / 1000:.1f} s, {t.generated_tokens} tokens at {t.tokens_per_s:.1f}/s, "
                  f"total {t.total_ms / 1000:.1f} s*")
+    if a.verified_count:
+        lines.append(f"\n*{VERBATIM}*")
     return "\n".join(lines).replace("\n\n\n", "\n\n").strip() + "\n"
 
 
@@ -201,7 +208,8 @@ def sources_html(a: Answer) -> str:
     for n, p in enumerate(a.passages, 1):
         c = p.chunk
         cited = spans.get(n, [])
-        mark = f"<span class='src-ok'>✓ {len(cited)} verified quote(s)</span>" if cited else \
+        mark = f"<span class='src-ok' title='{html.escape(VERBATIM)}'>✓ {len(cited)} verbatim quote(s)</span>" \
+            if cited else \
             "<span class='src-none'>not cited</span>"
         blocks.append(
             f"<div class='src' id='src-P{n}'><div class='src-head'><b>[P{n}]</b> {html.escape(c.title)} "
@@ -211,6 +219,7 @@ def sources_html(a: Answer) -> str:
     if rejected:
         items = "".join(f"<li><code>{html.escape(q.ref)}</code>: {html.escape(q.reason)}</li>" for q in rejected)
         blocks.append(f"<div class='src-bad'><b>⚠ Unverified citations (dropped)</b><ul>{items}</ul></div>")
+    blocks.append(f"<p class='src-none'>{html.escape(VERBATIM)}</p>")
     return "\n".join(blocks)
 
 

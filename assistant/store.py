@@ -4,26 +4,39 @@ Layout of an index folder::
 
     index/
       chroma/              Chroma PersistentClient (collection "chunks", cosine)
-      documents.sqlite     meta (embedder identity, schema) + full normalised texts
+      chroma/revision      the SQLite revision the vectors were last made whole at
+      documents.sqlite     meta (embedder identity, schema, revision) + full normalised texts
                            + provenance, user-set metadata (document_meta) and saved answers (history.py)
+      write.lock           held (flock) by the one process writing
+
+Write order, so that a crash at any instant leaves a state the next open
+repairs (see integrity.py): 1. bump the revision in SQLite (the write is now
+pending: the vectors' stamp lags behind); 2. write vectors; 3. commit the
+document rows (old rows out, new rows in, one transaction); 4. delete the
+vectors of replaced documents; 5. stamp the vectors with the revision. A
+crash between 1 and 5 can only leave vectors without rows (orphans), never
+rows without vectors.
 
 Full texts live beside the vectors so any quote can be located by char offset
 in the document it came from. Chroma's default embedding function is never
 used: vectors are always computed by our embedder and passed in. Not handled:
-concurrent writers from several processes (one writer at a time).
+concurrent writers from several processes beyond a file lock that makes them
+take turns (needs ``fcntl``: POSIX only).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .errors import StoreError
+from .errors import ConfigError, StoreError
+from .integrity import crash_point, write_lock
 from .types import Chunk, Document, DocumentInfo
 
 SCHEMA = 1
@@ -60,11 +73,13 @@ class Store:
         """Open (or create) the index at ``path`` built with the embedder ``embedder``."""
         path = Path(path)
         db_path = path / "documents.sqlite"
+        check_index_path(path)
         if not db_path.is_file() and not create:
             raise StoreError(f"no index at {path}: run `assistant ingest seeds/` (or give --index)")
-        if path.exists() and not path.is_dir():
-            raise StoreError(f"index path is not a folder: {path}")
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the index folder {path}: {exc.strerror}") from None
         db = _connect(db_path)
         stored = _read_meta(db, path)
         if stored.get("embedder", embedder) != embedder:
@@ -77,7 +92,10 @@ class Store:
             with db:
                 db.executemany("INSERT INTO meta VALUES (?, ?)",
                                [("schema", str(SCHEMA)), ("embedder", embedder), ("revision", "0")])
-        return cls(path, db, _open_collection(path, embedder))
+        store = cls(path, db, _open_collection(path, embedder))
+        if not stored:
+            store.mark_synced()
+        return store
 
     # -- reading -----------------------------------------------------------
 
@@ -139,9 +157,9 @@ class Store:
     def chunks(self) -> list[Chunk]:
         """Every chunk of every stored document, in document and chunk order."""
         got = self._col.get(include=["documents", "metadatas"])
-        known = self._doc_ids()
+        known = self._chunk_counts()
         out = [_to_chunk(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
-        return sorted((c for c in out if c.doc_id in known), key=lambda c: (c.doc_id, c.index))
+        return sorted((c for c in out if c.index < known.get(c.doc_id, 0)), key=lambda c: (c.doc_id, c.index))
 
     def query(self, vector: Sequence[float], k: int, *,
               doc_ids: Collection[str] | None = None) -> list[tuple[Chunk, float]]:
@@ -150,15 +168,23 @@ class Store:
         if total == 0 or (doc_ids is not None and not doc_ids):
             return []
         where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids is not None else None
-        got = self._col.query(query_embeddings=[list(vector)], n_results=min(total, k + 8), where=where,
-                              include=["documents", "metadatas", "distances"])
-        known = self._doc_ids()
-        hits = [
-            (_to_chunk(i, t, m), 1.0 - float(d))
-            for i, t, m, d in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
-                                  got["distances"][0], strict=True)
-        ]
-        return [h for h in hits if h[0].doc_id in known][:k]
+        known = self._chunk_counts()
+        n = min(total, k + 8)
+        while n > 0:
+            # Vectors without a document row (a write in progress in another process, or not yet
+            # repaired) are skipped; widen the window until k known hits or the whole collection.
+            got = self._col.query(query_embeddings=[list(vector)], n_results=n, where=where,
+                                  include=["documents", "metadatas", "distances"])
+            hits = [
+                (_to_chunk(i, t, m), 1.0 - float(d))
+                for i, t, m, d in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
+                                      got["distances"][0], strict=True)
+            ]
+            hits = [h for h in hits if h[0].index < known.get(h[0].doc_id, 0)]
+            if len(hits) >= k or n >= total:
+                return hits[:k]
+            n = min(total, n * 4)
+        return []
 
     # -- writing -----------------------------------------------------------
 
@@ -166,53 +192,112 @@ class Store:
             vectors: Sequence[Sequence[float]], *, chunker: str) -> list[str]:
         """Store documents with their chunks; ``vectors`` follow the chunks in order.
 
-        Older versions from the same source are replaced. Vectors go in first
-        and document rows last, in one transaction, so an interrupted add
-        leaves only orphan vectors, which queries ignore and ``sweep`` removes.
+        Older versions from the same source are replaced. The write order (see
+        the module docstring) means an interrupted add leaves only orphan
+        vectors, which queries skip and the next open deletes.
         Returns the ids of the replaced documents.
         """
         chunks = [c for _, cs in items for c in cs]
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks")
+        with self.lock():
+            with self._write():  # 1. pending: revision moves ahead of the vectors' stamp
+                pass
+            crash_point("before_vectors")
+            self.upsert_vectors(chunks, vectors)  # 2.
+            crash_point("after_vectors")
+            new_ids = {doc.doc_id for doc, _ in items}
+            replaced = sorted({old for doc, _ in items for old in self.ids_for_source(doc.source)} - new_ids)
+            now = time.strftime("%Y-%m-%d %H:%M:%S")
+            with self._write():  # 3.
+                self._db.executemany("DELETE FROM documents WHERE doc_id = ?",
+                                     [(i,) for i in new_ids | set(replaced)])
+                self._db.executemany(
+                    "INSERT INTO documents (doc_id, source, title, author, publication, date, text, chunks, "
+                    "chunker, added, url, qualifications) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(d.doc_id, d.source, d.title, d.author, d.publication, d.date, d.text,
+                      len(cs), chunker, now, d.url, d.qualifications) for d, cs in items],
+                )
+                crash_point("in_commit")
+            crash_point("after_commit")
+            self._delete_where({"doc_id": {"$in": replaced}} if replaced else None)  # 4.
+            for doc, cs in items:  # a re-chunked document may now have fewer chunks
+                self._delete_where({"$and": [{"doc_id": doc.doc_id}, {"index": {"$gte": len(cs)}}]})
+            self.mark_synced()  # 5.
+        return replaced
+
+    def remove(self, doc_id: str) -> None:
+        """Delete a document and its chunks (row first: a crash leaves orphans, repaired on open)."""
+        with self.lock():
+            with self._write():
+                self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            crash_point("remove_after_commit")
+            self._delete_where({"doc_id": doc_id})
+            self.mark_synced()
+
+    def sweep(self) -> int:
+        """Delete vectors whose document row is gone (or stale chunks of a re-chunked doc)."""
+        stale = sorted(self.vector_ids() - set(self.expected_ids()))
+        self.delete_vectors(stale)
+        return len(stale)
+
+    # -- consistency (used by integrity.py) ----------------------------------
+
+    def expected_ids(self) -> dict[str, str]:
+        """chunk id -> doc id for every chunk the document rows promise."""
+        rows = self._db.execute("SELECT doc_id, chunks FROM documents").fetchall()
+        return {f"{doc_id}:{i:04d}": doc_id for doc_id, n in rows for i in range(n)}
+
+    def vector_ids(self) -> set[str]:
+        return set(self._col.get(include=[])["ids"])
+
+    def upsert_vectors(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         for lo in range(0, len(chunks), BATCH):
             part = chunks[lo:lo + BATCH]
             self._col.upsert(ids=[c.chunk_id for c in part], documents=[c.text for c in part],
                              embeddings=[list(v) for v in vectors[lo:lo + BATCH]],
                              metadatas=[_to_meta(c) for c in part])
-        new_ids = {doc.doc_id for doc, _ in items}
-        replaced = sorted({old for doc, _ in items for old in self.ids_for_source(doc.source)} - new_ids)
-        now = time.strftime("%Y-%m-%d %H:%M:%S")
-        with self._write():
-            self._db.executemany("DELETE FROM documents WHERE doc_id = ?", [(i,) for i in new_ids | set(replaced)])
-            self._db.executemany(
-                "INSERT INTO documents (doc_id, source, title, author, publication, date, text, chunks, chunker, "
-                "added, url, qualifications) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(d.doc_id, d.source, d.title, d.author, d.publication, d.date, d.text,
-                  len(cs), chunker, now, d.url, d.qualifications) for d, cs in items],
-            )
-        self._delete_where({"doc_id": {"$in": replaced}} if replaced else None)
-        for doc, cs in items:  # a re-chunked document may now have fewer chunks
-            self._delete_where({"$and": [{"doc_id": doc.doc_id}, {"index": {"$gte": len(cs)}}]})
-        return replaced
 
-    def remove(self, doc_id: str) -> None:
-        """Delete a document and its chunks."""
-        with self._write():
-            self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
-        self._delete_where({"doc_id": doc_id})
+    def delete_vectors(self, ids: Sequence[str]) -> None:
+        for lo in range(0, len(ids), BATCH):
+            self._col.delete(ids=list(ids[lo:lo + BATCH]))
 
-    def sweep(self) -> int:
-        """Delete vectors whose document row is gone (or stale chunks of a re-chunked doc)."""
-        counts = dict(self._db.execute("SELECT doc_id, chunks FROM documents").fetchall())
-        got = self._col.get(include=["metadatas"])
-        stale = [i for i, m in zip(got["ids"], got["metadatas"], strict=True)
-                 if m["doc_id"] not in counts or int(m["index"]) >= counts[m["doc_id"]]]
-        for lo in range(0, len(stale), BATCH):
-            self._col.delete(ids=stale[lo:lo + BATCH])
-        return len(stale)
+    def in_sync(self) -> bool:
+        """Cheap check on open: vectors stamped with the current revision, and as many as promised."""
+        return self.synced_revision() == self.revision and self._col.count() == self.chunk_count()
+
+    def synced_revision(self) -> int:
+        try:
+            return int((self.path / "chroma" / "revision").read_text().strip())
+        except (OSError, ValueError):
+            return -1
+
+    def mark_synced(self) -> None:
+        """Stamp the vectors as whole at the current revision (written atomically)."""
+        stamp = self.path / "chroma" / "revision"
+        tmp = stamp.with_suffix(".tmp")
+        tmp.write_text(str(self.revision))
+        os.replace(tmp, stamp)
+
+    def bump(self) -> None:
+        """A new revision (after a repair): caches built on the old one rebuild."""
+        with self._write():
+            pass
+
+    def lock(self, *, wait: bool = True) -> AbstractContextManager[bool]:
+        """The index's write lock (see ``integrity.write_lock``)."""
+        return write_lock(self.path, wait=wait)
 
     def close(self) -> None:
         self._db.close()
+
+    def discard(self) -> None:
+        """Close and delete this index folder (only for one created by a failed first ingest)."""
+        import shutil
+
+        self.close()
+        _forget_client(self.path / "chroma")
+        shutil.rmtree(self.path, ignore_errors=True)
 
     # -- helpers -----------------------------------------------------------
 
@@ -220,14 +305,23 @@ class Store:
         if where is not None:
             self._col.delete(where=where)
 
-    def _doc_ids(self) -> set[str]:
-        return {r[0] for r in self._db.execute("SELECT doc_id FROM documents")}
+    def _chunk_counts(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT doc_id, chunks FROM documents").fetchall())
 
     @contextmanager
     def _write(self) -> Iterator[None]:
         with self._db:
             yield
             self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+
+
+def check_index_path(path: Path) -> None:
+    """Fail early if ``path`` cannot be an index folder (a file, a name too long, ...)."""
+    try:
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"index path is not a folder: {path}")
+    except OSError as exc:
+        raise ConfigError(f"bad index path {str(path)[:80]}: {exc.strerror}") from None
 
 
 def _connect(db_path: Path) -> sqlite3.Connection:
@@ -273,6 +367,18 @@ def _open_collection(path: Path, embedder: str) -> Any:
         )
     except Exception as exc:  # chromadb raises many types for a damaged folder
         raise StoreError(f"cannot open the vector store at {path / 'chroma'} ({exc}); {REBUILD_HINT}") from None
+
+
+def _forget_client(chroma_path: Path) -> None:
+    """Drop chromadb's in-process client for a folder about to be deleted, so a later open starts fresh."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        system = SharedSystemClient._identifier_to_system.pop(str(chroma_path), None)
+        if system is not None:
+            system.stop()
+    except Exception:  # noqa: BLE001 - private chromadb detail; worst case the folder is recreated next open
+        pass
 
 
 def _to_meta(c: Chunk) -> dict[str, Any]:

@@ -252,6 +252,6 @@ def serve(a: Assistant, *, host: str = "127.0.0.1", port: int = 7860, block: boo
     app.queue(default_concurrency_limit=1)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     app.launch(server_name=host, server_port=port, share=False, inbrowser=False, theme=theme, css=CSS, js=JS,
-               max_file_size=f"{int(a.settings.max_file_mb)}mb", prevent_thread_lock=not block, quiet=False,
+               max_file_size=a.settings.max_file_bytes, prevent_thread_lock=not block, quiet=False,
                footer_links=[])
     return app

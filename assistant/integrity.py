@@ -1,0 +1,208 @@
+"""One consistency check for an index: SQLite rows vs Chroma vectors vs other parts.
+
+The document rows in SQLite are the truth: each promises chunk ids
+``<doc_id>:0000`` .. Every *part* of the index (the vectors; a persistent
+lexical index, once there is one) must hold exactly those ids. A part that
+lacks some is restored from the stored text (chunked again with the stored
+chunker settings, which is deterministic); ids no row promises (orphans) are
+deleted.
+
+When it runs:
+
+- on every open, cheaply (``Store.in_sync``: the vectors' revision stamp and
+  their count); only a mismatch pays for the full comparison. Orphans (all a
+  crash can leave, given the store's write order) are deleted right away;
+  missing vectors are restored if the caller can embed (ingest, sync) and are
+  otherwise a clear ``StoreError`` naming ``assistant check --repair``;
+- on ``assistant check [--repair]``, always in full.
+
+A part is anything with ``name``, ``ids()``, ``delete(ids)`` and
+``restore(chunks)``: pass extra parts (e.g. an FTS5 lexical index) in
+``parts``; they are compared on ``check`` and whenever the cheap check
+fails (a part written in the same SQLite transaction as the rows cannot
+drift on its own). Today's in-memory BM25 is rebuilt from the vectors' chunk texts
+whenever the revision changes, so it needs no part of its own.
+
+Not handled: a damaged SQLite file (that is ``Store.open``'s "corrupted"
+error) or vectors whose numbers were altered in place.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from .errors import StoreError
+from .types import Chunk
+
+if TYPE_CHECKING:
+    from .embed import Embedder
+    from .store import Store
+
+CRASH_ENV = "ASSISTANT_TEST_CRASH_AT"
+REPAIR_HINT = "run `assistant check --repair`"
+
+
+class Part(Protocol):
+    """One derived part of the index, keyed by chunk id."""
+
+    name: str
+
+    def ids(self) -> set[str]: ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def restore(self, chunks: Sequence[Chunk]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What a full check found: per part, chunk ids missing and ids no document promises."""
+
+    documents: int
+    chunks: int
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    orphans: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.missing.values()) and not any(self.orphans.values())
+
+    def summary(self) -> str:
+        """One line, e.g. ``4 documents, 59 chunks; vectors: 59 missing, 2 orphans``."""
+        problems = [f"{name}: {len(self.missing.get(name, []))} missing, {len(self.orphans.get(name, []))} orphans"
+                    for name in sorted(set(self.missing) | set(self.orphans))
+                    if self.missing.get(name) or self.orphans.get(name)]
+        head = f"{self.documents} documents, {self.chunks} chunks"
+        return f"{head}; {'; '.join(problems)}" if problems else f"{head}; every part holds exactly those chunks"
+
+
+class Vectors:
+    """The Chroma collection as a part; restoring needs the embedder."""
+
+    name = "vectors"
+
+    def __init__(self, store: Store, embedder: Embedder | None) -> None:
+        self.store, self.embedder = store, embedder
+
+    def ids(self) -> set[str]:
+        return self.store.vector_ids()
+
+    def delete(self, ids: Sequence[str]) -> None:
+        self.store.delete_vectors(ids)
+
+    def restore(self, chunks: Sequence[Chunk]) -> None:
+        if self.embedder is None:
+            raise StoreError(f"{len(chunks)} chunks have no vectors; {REPAIR_HINT}")
+        texts = [c.text for c in chunks]
+        vectors = [v for lo in range(0, len(texts), 64) for v in self.embedder.embed(texts[lo:lo + 64])]
+        self.store.upsert_vectors(chunks, vectors)
+
+
+def audit(store: Store, parts: Sequence[Part]) -> Audit:
+    """Compare every part with the chunk ids the document rows promise."""
+    expected = set(store.expected_ids())
+    missing, orphans = {}, {}
+    for part in parts:
+        held = part.ids()
+        missing[part.name] = sorted(expected - held)
+        orphans[part.name] = sorted(held - expected)
+    return Audit(len(store.documents()), len(expected), missing, orphans)
+
+
+def repair(store: Store, found: Audit, parts: Sequence[Part]) -> None:
+    """Delete orphans, then restore missing chunks from the stored documents."""
+    for part in parts:
+        part.delete(found.orphans.get(part.name, []))
+        if found.missing.get(part.name):
+            part.restore(rechunk(store, found.missing[part.name]))
+    store.bump()
+    store.mark_synced()
+
+
+def rechunk(store: Store, chunk_ids: Sequence[str]) -> list[Chunk]:
+    """The chunks with these ids, cut again from the stored text with the stored chunker settings."""
+    from .chunking import chunk_document, chunker_signature
+
+    wanted = set(chunk_ids)
+    out: list[Chunk] = []
+    owners = store.expected_ids()
+    for doc_id in sorted({owners[c] for c in wanted}):
+        info, (_, chunker) = store.info(doc_id), store.version_of(doc_id) or ("", "")
+        try:
+            size, overlap = (int(x) for x in chunker.split(":")[1:])
+        except ValueError:
+            size = overlap = -1
+        if chunker_signature(size, overlap) != chunker:
+            raise StoreError(f"document {doc_id} was chunked with unknown settings {chunker!r}; delete the "
+                             "index and run `assistant ingest` again")
+        chunks = chunk_document(store.document(doc_id), size=size, overlap=overlap)
+        if len(chunks) != info.chunks:
+            raise StoreError(f"document {doc_id} no longer chunks into {info.chunks} pieces (was the chunker "
+                             "upgraded?); delete the index and run `assistant ingest` again")
+        out += [c for c in chunks if c.chunk_id in wanted]
+    return out
+
+
+def ensure(store: Store, *, embedder: Embedder | None = None, parts: Sequence[Part] = ()) -> Audit | None:
+    """The check on open and on ingest: repair what a crash left; missing data needs ``embedder``.
+
+    Returns the audit if a full check ran, None if the cheap check passed or
+    another process is writing (its pending vectors are not damage).
+    """
+    if store.in_sync():
+        return None
+    with store.lock(wait=False) as mine:
+        if not mine:
+            return None
+        all_parts = [Vectors(store, embedder), *parts]
+        found = audit(store, all_parts)
+        if any(found.missing.values()) and embedder is None:
+            raise StoreError(f"the index at {store.path} is damaged ({found.summary()}); {REPAIR_HINT}")
+        repair(store, found, all_parts)
+        return found
+
+
+def check(store: Store, *, embedder: Embedder | None, fix: bool, parts: Sequence[Part] = ()) -> Audit:
+    """``assistant check [--repair]``: always the full comparison; repair only with ``fix``."""
+    with store.lock() as _:
+        all_parts = [Vectors(store, embedder), *parts]
+        found = audit(store, all_parts)
+        if fix and not found.ok:
+            repair(store, found, all_parts)
+        return found
+
+
+@contextmanager
+def write_lock(index: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold ``index/write.lock`` (flock); yields False if ``wait`` is off and another process holds it.
+
+    The kernel drops the lock when its holder dies, so a lock that can be
+    taken while a write looks pending means that write crashed.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no cross-process lock, one writer at a time by convention
+        yield True
+        return
+    with open(index / "write.lock", "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def crash_point(name: str) -> None:
+    """Test hook: SIGKILL this process here when ASSISTANT_TEST_CRASH_AT=name; inert otherwise."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
