@@ -39,7 +39,9 @@ class Assistant:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.embedder, batch_size=self.settings.embed_batch)
+            s = self.settings
+            self._embedder = load_embedder(s.embedder, batch_size=s.embed_batch, backend=s.embed_backend,
+                                           cache_dir=s.cache_dir, recorded=Store.recorded_embedder(s.index_dir))
         return self._embedder
 
     def store(self, *, create: bool = False) -> Store:
@@ -76,7 +78,7 @@ class Assistant:
         s = self.settings
         return _ingest(files, store=self.store(create=True), embedder=self.embedder,
                        chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap,
-                       max_bytes=int(s.max_file_mb * 1_000_000), batch_size=s.embed_batch,
+                       max_bytes=int(s.max_file_mb * 1_000_000),
                        show_progress=show_progress)
 
     def sync(self, folder: str | Path | None = None, *, show_progress: bool | None = None) -> IngestReport:

@@ -1,4 +1,4 @@
-"""Query -> ranked passages: dense (Chroma), lexical (BM25), or both fused.
+"""Query -> ranked passages: dense (Chroma), lexical (FTS5 BM25), or both fused.
 
 Fusion is reciprocal-rank fusion (RRF, k=60) over each retriever's top
 ``depth`` hits: robust to the two scores' different scales and needs no
@@ -9,23 +9,15 @@ model), query expansion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
 
 from .embed import Embedder
 from .errors import InputError
-from .lexical import BM25
 from .store import Store
 from .types import Chunk, Passage
 
 RRF_K = 60
 VARIANTS = ("dense", "lexical", "hybrid")
-
-
-@dataclass
-class _LexicalCache:
-    revision: int
-    chunks: list[Chunk]
-    index: BM25
 
 
 class Retriever:
@@ -35,7 +27,6 @@ class Retriever:
         if variant not in VARIANTS:
             raise InputError(f"unknown retrieval variant {variant!r}: use one of {', '.join(VARIANTS)}")
         self.store, self.embedder, self.variant, self.depth = store, embedder, variant, depth
-        self._lexical: _LexicalCache | None = None
 
     def search(self, query: str, k: int, *, variant: str | None = None) -> list[Passage]:
         """The ``k`` best passages for ``query``, best first."""
@@ -56,12 +47,9 @@ class Retriever:
     def dense(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         return self.store.query(self.embedder.embed_query(query), k)
 
-    def lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
-        cache = self._lexical
-        if cache is None or cache.revision != self.store.revision:
-            chunks = self.store.chunks()
-            cache = self._lexical = _LexicalCache(self.store.revision, chunks, BM25([c.text for c in chunks]))
-        return [(cache.chunks[i], s) for i, s in cache.index.top(query, k)]
+    def lexical(self, query: str, k: int, *, doc_ids: Collection[str] | None = None) -> list[tuple[Chunk, float]]:
+        """BM25 hits from the store's persistent index; ``doc_ids`` limits them to those documents."""
+        return self.store.lexical.search(query, k, doc_ids=doc_ids)
 
 
 def fuse(dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]], k: int) -> list[Passage]:

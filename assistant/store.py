@@ -5,6 +5,7 @@ Layout of an index folder::
     index/
       chroma/              Chroma PersistentClient (collection "chunks", cosine)
       documents.sqlite     meta (embedder identity, schema) + full normalised texts
+                           + the lexical (FTS5) index of chunk tokens, see lexical.py
 
 Full texts live beside the vectors so any quote can be located by char offset
 in the document it came from. Chroma's default embedding function is never
@@ -15,13 +16,15 @@ concurrent writers from several processes (one writer at a time).
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 from .errors import StoreError
+from .lexical import LexicalIndex
 from .types import Chunk, Document, DocumentInfo
 
 SCHEMA = 1
@@ -47,6 +50,7 @@ class Store:
         self.path = path
         self._db = db
         self._col = collection
+        self.lexical = LexicalIndex(db)
 
     @classmethod
     def open(cls, path: Path, *, embedder: str, create: bool = False) -> Store:
@@ -70,7 +74,22 @@ class Store:
             with db:
                 db.executemany("INSERT INTO meta VALUES (?, ?)",
                                [("schema", str(SCHEMA)), ("embedder", embedder), ("revision", "0")])
-        return cls(path, db, _open_collection(path, embedder))
+        store = cls(path, db, _open_collection(path, embedder))
+        store._ensure_lexical()
+        return store
+
+    @staticmethod
+    def recorded_embedder(path: Path) -> str | None:
+        """The embedder identity an existing index was built with (None: no readable index), read-only."""
+        db_path = Path(path) / "documents.sqlite"
+        if not db_path.is_file():
+            return None
+        try:
+            with closing(sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True)) as db:
+                row = db.execute("SELECT value FROM meta WHERE key = 'embedder'").fetchone()
+        except sqlite3.DatabaseError:
+            return None  # Store.open reports the damage
+        return str(row[0]) if row else None
 
     # -- reading -----------------------------------------------------------
 
@@ -169,6 +188,8 @@ class Store:
                 [(d.doc_id, d.source, d.title, d.author, d.publication, d.date, d.text,
                   len(cs), chunker, now) for d, cs in items],
             )
+            self.lexical.remove(new_ids | set(replaced))
+            self.lexical.add(chunks)
         self._delete_where({"doc_id": {"$in": replaced}} if replaced else None)
         for doc, cs in items:  # a re-chunked document may now have fewer chunks
             self._delete_where({"$and": [{"doc_id": doc.doc_id}, {"index": {"$gte": len(cs)}}]})
@@ -178,6 +199,7 @@ class Store:
         """Delete a document and its chunks."""
         with self._write():
             self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            self.lexical.remove({doc_id})
         self._delete_where({"doc_id": doc_id})
 
     def sweep(self) -> int:
@@ -190,10 +212,30 @@ class Store:
             self._col.delete(ids=stale[lo:lo + BATCH])
         return len(stale)
 
+    def rebuild_lexical(self) -> int:
+        """Re-index every stored chunk lexically (repair); returns the number of chunks."""
+        chunks = self.chunks()
+        with self._db:
+            self.lexical.rebuild(chunks)
+        return len(chunks)
+
     def close(self) -> None:
         self._db.close()
 
     # -- helpers -----------------------------------------------------------
+
+    def _ensure_lexical(self) -> None:
+        """Build the lexical index once for an index made before it (or with another tokenizer)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'lexical'").fetchone()
+        if row and row[0] == self.lexical.version:
+            return
+        count = self.chunk_count()
+        if count:
+            print(f"upgrading the index at {self.path}: building its lexical index of {count} chunks "
+                  "(once)", file=sys.stderr, flush=True)
+        with self._db:
+            self.lexical.rebuild(self.chunks() if count else [])
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('lexical', ?)", (self.lexical.version,))
 
     def _delete_where(self, where: dict[str, Any] | None) -> None:
         if where is not None:
