@@ -15,6 +15,7 @@ concurrent writers from several processes (one writer at a time).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 import time
@@ -151,12 +152,12 @@ class Store:
             return []
         got = self._col.query(query_embeddings=[list(vector)], n_results=min(total, k + 8),
                               include=["documents", "metadatas", "distances"])
-        known = self._doc_ids()
         hits = [
             (_to_chunk(i, t, m), 1.0 - float(d))
             for i, t, m, d in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
                                   got["distances"][0], strict=True)
         ]
+        known = self._known({c.doc_id for c, _ in hits})  # not every id: 40 ms at 200k chunks
         return [h for h in hits if h[0].doc_id in known][:k]
 
     # -- writing -----------------------------------------------------------
@@ -240,6 +241,12 @@ class Store:
     def _delete_where(self, where: dict[str, Any] | None) -> None:
         if where is not None:
             self._col.delete(where=where)
+
+    def _known(self, doc_ids: set[str]) -> set[str]:
+        """Those of ``doc_ids`` that have a document row."""
+        rows = self._db.execute("SELECT doc_id FROM documents WHERE doc_id IN (SELECT value FROM json_each(?))",
+                                (json.dumps(sorted(doc_ids)),))
+        return {r[0] for r in rows}
 
     def _doc_ids(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT doc_id FROM documents")}

@@ -8,8 +8,9 @@
    (``Assistant.ingest``: the default embedder and the overlapped pipeline).
 2. **Scale indexes** of 10k, 50k and 200k chunks (``--sizes``): the unique
    ArguAna documents, then copies of them under new ids and paths (same text)
-   until the size is reached, ingested through the new pipeline into one index
-   that grows from size to size. Embedding every copy again would cost ~50
+   until the size is reached (``--scale-points N``: copies of the first N
+   points only), ingested through the new pipeline into one index that grows
+   from size to size. Embedding every copy again would cost ~50
    minutes of both cores for numbers we already have, so the benchmark reuses
    the vector of a chunk text it has already embedded (a cache keyed by text
    hash, inside this script only); the ingest rate of this build is therefore
@@ -263,6 +264,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 200_000])
     p.add_argument("--compare-points", type=int, default=None, metavar="N",
                    help="ArguAna points for the old-vs-new ingest (default: all, ~17k chunks)")
+    p.add_argument("--scale-points", type=int, default=None, metavar="N",
+                   help="ArguAna points whose copies fill the scale indexes (default: all; fewer points "
+                        "means fewer texts to embed once, more copies of each)")
     p.add_argument("--queries", type=int, default=50)
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "scale.json")
     p.add_argument("--plot", type=Path, default=REPO / "docs" / "scale-latency.png")
@@ -276,7 +280,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     cache = CachedEmbedder(SentenceTransformerEmbedder())
     ingest = [old_path(tmp / "compare", tmp / "old-index"), new_path(tmp / "compare", tmp / "new-index", cache)]
     shutil.rmtree(tmp / "old-index")
-    write_arguana(rows, tmp / "all")
+    write_arguana(rows[: args.scale_points] if args.scale_points else rows, tmp / "all")
     docs = list({d.doc_id: d for d in (read_document(p, max_bytes=10**8) for p in find_files([tmp / "all"]))}.values())
     a = Assistant(Settings.load(index_dir=tmp / "scale"), embedder=cache)
     state, sizes = {"copy": 0}, []
