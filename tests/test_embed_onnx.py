@@ -89,5 +89,5 @@ def test_search_with_onnx_never_imports_torch(seeded_index: Path) -> None:
     code = ("import sys; from assistant.cli import main; rc = main(['--index', sys.argv[1], 'search', "
             "'remote', 'work', '--k', '2']); print('torch' in sys.modules, 'sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(seeded_index)], capture_output=True, text=True,
-                         cwd=REPO, check=True, timeout=120)
+                         cwd=REPO, check=True, timeout=300)
     assert out.stdout.strip().splitlines()[-1] == "False False"

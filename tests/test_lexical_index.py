@@ -60,7 +60,7 @@ def test_a_new_process_finds_the_same_hits(fake_assistant: Assistant) -> None:
             "print(json.dumps([c.chunk_id for c, _ in s.lexical.search(sys.argv[3], 5)]))")
     out = subprocess.run([sys.executable, "-c", code, str(fake_assistant.settings.index_dir),
                           FakeEmbedder().identity, query], capture_output=True, text=True, cwd=REPO,
-                         check=True, timeout=120)
+                         check=True, timeout=300)
     assert json.loads(out.stdout) == here and len(here) == 5
     assert "upgrading" not in out.stderr
 
