@@ -46,7 +46,7 @@ def test_a_changed_file_leaves_no_stale_terms(fake_assistant: Assistant, tmp_pat
     fake_assistant.ingest([path], show_progress=False)
     write(path, "Numbats eat termites.\n")
     fake_assistant.ingest([path], show_progress=False)
-    assert not _hits(fake_assistant, "quokkas") and len(_hits(fake_assistant, "numbat termite")) == 1
+    assert not _hits(fake_assistant, "quokkas") and len(_hits(fake_assistant, "numbats termites")) == 1
     assert fake_assistant.store().lexical.count() == 1
 
 
