@@ -54,7 +54,9 @@ class Assistant:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.embedder, batch_size=self.settings.embed_batch)
+            s = self.settings
+            self._embedder = load_embedder(s.embedder, batch_size=s.embed_batch, backend=s.embed_backend,
+                                           cache_dir=s.cache_dir, recorded=Store.recorded_embedder(s.index_dir))
         return self._embedder
 
     def store(self, *, create: bool = False, repair: bool = False) -> Store:
@@ -112,7 +114,7 @@ class Assistant:
         try:
             return _ingest(files, store=lambda: self.store(create=True, repair=True), embedder=self.embedder,
                            chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap,
-                           max_bytes=s.max_file_bytes, batch_size=s.embed_batch, show_progress=show_progress)
+                           max_bytes=s.max_file_bytes, show_progress=show_progress)
         except BaseException:
             if fresh:  # a failed first ingest leaves no empty index behind
                 self._discard_empty_index()

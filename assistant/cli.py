@@ -112,8 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(run=_eval)
 
     s = sub.add_parser("models", help="list models with installed / verified state")
-    s.add_argument("action", nargs="?", choices=["list", "verify", "packages"], default="list",
-                   help="list (default); verify: assemble and check sha256; packages: pip names")
+    s.add_argument("action", nargs="?", choices=["list", "verify", "packages", "embedder"], default="list",
+                   help="list (default); verify: assemble and check sha256; packages: pip names; "
+                        "embedder: export the embedder to ONNX (fp32, int8) once")
     s.add_argument("names", nargs="*", metavar="NAME", help="models or roles (default: all bundled)")
     s.set_defaults(run=_models)
     return p
@@ -303,6 +304,8 @@ def _models(args: argparse.Namespace) -> int:
     from .config import Settings
 
     settings = Settings.load(model=args.model)
+    if args.action == "embedder":
+        return _export_embedder(settings.embedder if args.embedder is None else args.embedder, settings.cache_dir)
     registry = models.load_registry(settings.models_file)
     chosen = [e for e in registry if not args.names or e.name in args.names or e.role in args.names]
     if args.names and not chosen:
@@ -319,6 +322,16 @@ def _models(args: argparse.Namespace) -> int:
         st = models.status(entry, settings.models_dir)
         size = f"{entry.size / 1e6:,.0f} MB" if entry.size else "-"
         print(f"{entry.name:40} {entry.role:12} {size:>9}  {entry.license:28} {st.state}")
+    return 0
+
+
+def _export_embedder(name: str, cache_dir: Any) -> int:
+    from .embed import PACKAGED, packaged_model_dir
+    from .onnx_export import ensure_exported
+
+    if name not in PACKAGED:
+        raise AssistantError(f"only packaged embedders can be exported to ONNX ({', '.join(PACKAGED)}), not {name}")
+    print(f"exported  {name}  {ensure_exported(name, packaged_model_dir(name), cache_dir)}")
     return 0
 
 

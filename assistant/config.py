@@ -52,6 +52,8 @@ class Settings:
     chunk_overlap: int = 120
     max_file_mb: float = 20.0
     embed_batch: int = 32
+    # auto = the backend an existing index was built with, else embed.DEFAULT_BACKEND; torch | onnx | onnx-int8
+    embed_backend: str = "auto"
     n_ctx: int = 4096  # tokens; prompts are ~1,500, answers up to 900
     temperature: float = 0.2
     max_tokens: int = 0  # answer length cap; 0 = the mode's default
@@ -109,6 +111,8 @@ class Settings:
         if self.n_ctx < 1024 or self.max_tokens < 0 or self.threads < 0:
             raise ConfigError(f"n_ctx must be >= 1024 and max_tokens, threads >= 0, got "
                               f"{self.n_ctx}/{self.max_tokens}/{self.threads}")
+        if self.embed_backend not in {"auto", "torch", "onnx", "onnx-int8"}:
+            raise ConfigError(f"embed_backend must be auto, torch, onnx or onnx-int8, got {self.embed_backend!r}")
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb must be positive, got {self.max_file_mb}")
 

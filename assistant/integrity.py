@@ -20,8 +20,7 @@ A part is anything with ``name``, ``ids()``, ``delete(ids)`` and
 ``restore(chunks)``: pass extra parts (e.g. an FTS5 lexical index) in
 ``parts``; they are compared on ``check`` and whenever the cheap check
 fails (a part written in the same SQLite transaction as the rows cannot
-drift on its own). Today's in-memory BM25 is rebuilt from the vectors' chunk texts
-whenever the revision changes, so it needs no part of its own.
+drift on its own). The persistent lexical index (FTS5, lexical.py) is the second part.
 
 Not handled: a damaged SQLite file (that is ``Store.open``'s "corrupted"
 error) or vectors whose numbers were altered in place.
@@ -104,6 +103,24 @@ class Vectors:
         self.store.upsert_vectors(chunks, vectors)
 
 
+class Lexical:
+    """The persistent FTS5 index as a part (lexical.py); restoring re-indexes from the vectors' chunks."""
+
+    name = "lexical index"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def ids(self) -> set[str]:
+        return self.store.lexical.chunk_ids()
+
+    def delete(self, ids: Sequence[str]) -> None:
+        self.store.rebuild_lexical()  # rare (repair only): a rebuild is simpler than surgery on FTS rows
+
+    def restore(self, chunks: Sequence[Chunk]) -> None:
+        self.store.rebuild_lexical()  # runs after Vectors.restore, so every chunk is back in Chroma
+
+
 def audit(store: Store, parts: Sequence[Part]) -> Audit:
     """Compare every part with the chunk ids the document rows promise."""
     expected = set(store.expected_ids())
@@ -160,7 +177,7 @@ def ensure(store: Store, *, embedder: Embedder | None = None, parts: Sequence[Pa
     with store.lock(wait=False) as mine:
         if not mine:
             return None
-        all_parts = [Vectors(store, embedder), *parts]
+        all_parts = [Vectors(store, embedder), Lexical(store), *parts]
         found = audit(store, all_parts)
         if any(found.missing.values()) and embedder is None:
             raise StoreError(f"the index at {store.path} is damaged ({found.summary()}); {REPAIR_HINT}")
@@ -171,7 +188,7 @@ def ensure(store: Store, *, embedder: Embedder | None = None, parts: Sequence[Pa
 def check(store: Store, *, embedder: Embedder | None, fix: bool, parts: Sequence[Part] = ()) -> Audit:
     """``assistant check [--repair]``: always the full comparison; repair only with ``fix``."""
     with store.lock() as _:
-        all_parts = [Vectors(store, embedder), *parts]
+        all_parts = [Vectors(store, embedder), Lexical(store), *parts]
         found = audit(store, all_parts)
         if fix and not found.ok:
             repair(store, found, all_parts)

@@ -1,4 +1,4 @@
-"""Query -> ranked passages: dense (Chroma), lexical (BM25), or both fused.
+"""Query -> ranked passages: dense (Chroma), lexical (FTS5 BM25), or both fused.
 
 Fusion is reciprocal-rank fusion (RRF, k=60) over each retriever's top
 ``depth`` hits: robust to the two scores' different scales and needs no
@@ -10,23 +10,14 @@ model), query expansion.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 
 from .embed import Embedder
 from .errors import InputError
-from .lexical import BM25
 from .store import Store
 from .types import Chunk, Passage
 
 RRF_K = 60
 VARIANTS = ("dense", "lexical", "hybrid")
-
-
-@dataclass
-class _LexicalCache:
-    revision: int
-    chunks: list[Chunk]
-    index: BM25
 
 
 class Retriever:
@@ -36,7 +27,6 @@ class Retriever:
         if variant not in VARIANTS:
             raise InputError(f"unknown retrieval variant {variant!r}: use one of {', '.join(VARIANTS)}")
         self.store, self.embedder, self.variant, self.depth = store, embedder, variant, depth
-        self._lexical: _LexicalCache | None = None
 
     def search(self, query: str, k: int, *, variant: str | None = None,
                doc_ids: Collection[str] | None = None) -> list[Passage]:
@@ -61,14 +51,8 @@ class Retriever:
         return self.store.query(self.embedder.embed_query(query), k, doc_ids=doc_ids)
 
     def lexical(self, query: str, k: int, *, doc_ids: Collection[str] | None = None) -> list[tuple[Chunk, float]]:
-        cache = self._lexical
-        if cache is None or cache.revision != self.store.revision:
-            chunks = self.store.chunks()
-            cache = self._lexical = _LexicalCache(self.store.revision, chunks, BM25([c.text for c in chunks]))
-        if doc_ids is None:
-            return [(cache.chunks[i], s) for i, s in cache.index.top(query, k)]
-        scoped = ((i, s) for i, s in cache.index.scores(query).items() if cache.chunks[i].doc_id in doc_ids)
-        return [(cache.chunks[i], s) for i, s in sorted(scoped, key=lambda kv: (-kv[1], kv[0]))[:k]]
+        """BM25 hits from the store's persistent index; ``doc_ids`` limits them to those documents."""
+        return self.store.lexical.search(query, k, doc_ids=doc_ids)
 
 
 def fuse(dense: list[tuple[Chunk, float]], lexical: list[tuple[Chunk, float]], k: int) -> list[Passage]:

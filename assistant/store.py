@@ -16,6 +16,7 @@ document rows (old rows out, new rows in, one transaction); 4. delete the
 vectors of replaced documents; 5. stamp the vectors with the revision. A
 crash between 1 and 5 can only leave vectors without rows (orphans), never
 rows without vectors.
+                           + the lexical (FTS5) index of chunk tokens, see lexical.py
 
 Full texts live beside the vectors so any quote can be located by char offset
 in the document it came from. Chroma's default embedding function is never
@@ -26,17 +27,20 @@ take turns (needs ``fcntl``: POSIX only).
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, StoreError
 from .integrity import crash_point, write_lock
+from .lexical import LexicalIndex
 from .types import Chunk, Document, DocumentInfo
 
 SCHEMA = 1
@@ -67,6 +71,7 @@ class Store:
         self.path = path
         self._db = db
         self._col = collection
+        self.lexical = LexicalIndex(db)
 
     @classmethod
     def open(cls, path: Path, *, embedder: str, create: bool = False) -> Store:
@@ -95,7 +100,21 @@ class Store:
         store = cls(path, db, _open_collection(path, embedder))
         if not stored:
             store.mark_synced()
+        store._ensure_lexical()
         return store
+
+    @staticmethod
+    def recorded_embedder(path: Path) -> str | None:
+        """The embedder identity an existing index was built with (None: no readable index), read-only."""
+        db_path = Path(path) / "documents.sqlite"
+        if not db_path.is_file():
+            return None
+        try:
+            with closing(sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True)) as db:
+                row = db.execute("SELECT value FROM meta WHERE key = 'embedder'").fetchone()
+        except sqlite3.DatabaseError:
+            return None  # Store.open reports the damage
+        return str(row[0]) if row else None
 
     # -- reading -----------------------------------------------------------
 
@@ -168,7 +187,6 @@ class Store:
         if total == 0 or (doc_ids is not None and not doc_ids):
             return []
         where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids is not None else None
-        known = self._chunk_counts()
         n = min(total, k + 8)
         while n > 0:
             # Vectors without a document row (a write in progress in another process, or not yet
@@ -180,6 +198,7 @@ class Store:
                 for i, t, m, d in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
                                       got["distances"][0], strict=True)
             ]
+            known = self._chunk_counts({c.doc_id for c, _ in hits})  # only the returned documents: fast at 200k
             hits = [h for h in hits if h[0].index < known.get(h[0].doc_id, 0)]
             if len(hits) >= k or n >= total:
                 return hits[:k]
@@ -218,6 +237,8 @@ class Store:
                     [(d.doc_id, d.source, d.title, d.author, d.publication, d.date, d.text,
                       len(cs), chunker, now, d.url, d.qualifications) for d, cs in items],
                 )
+                self.lexical.remove(new_ids | set(replaced))  # same transaction as the rows
+                self.lexical.add(chunks)
                 crash_point("in_commit")
             crash_point("after_commit")
             self._delete_where({"doc_id": {"$in": replaced}} if replaced else None)  # 4.
@@ -231,6 +252,7 @@ class Store:
         with self.lock():
             with self._write():
                 self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+                self.lexical.remove({doc_id})
             crash_point("remove_after_commit")
             self._delete_where({"doc_id": doc_id})
             self.mark_synced()
@@ -288,6 +310,13 @@ class Store:
         """The index's write lock (see ``integrity.write_lock``)."""
         return write_lock(self.path, wait=wait)
 
+    def rebuild_lexical(self) -> int:
+        """Re-index every stored chunk lexically (repair); returns the number of chunks."""
+        chunks = self.chunks()
+        with self._db:
+            self.lexical.rebuild(chunks)
+        return len(chunks)
+
     def close(self) -> None:
         self._db.close()
 
@@ -301,12 +330,33 @@ class Store:
 
     # -- helpers -----------------------------------------------------------
 
+    def _ensure_lexical(self) -> None:
+        """Build the lexical index once for an index made before it (or with another tokenizer)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'lexical'").fetchone()
+        if row and row[0] == self.lexical.version:
+            return
+        count = self.chunk_count()
+        if count:
+            print(f"upgrading the index at {self.path}: building its lexical index of {count} chunks "
+                  "(once)", file=sys.stderr, flush=True)
+        with self._db:
+            self.lexical.rebuild(self.chunks() if count else [])
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('lexical', ?)", (self.lexical.version,))
+
     def _delete_where(self, where: dict[str, Any] | None) -> None:
         if where is not None:
             self._col.delete(where=where)
 
-    def _chunk_counts(self) -> dict[str, int]:
-        return dict(self._db.execute("SELECT doc_id, chunks FROM documents").fetchall())
+    def _chunk_counts(self, doc_ids: set[str] | None = None) -> dict[str, int]:
+        """doc_id -> chunk count, for every document or only those of ``doc_ids``."""
+        if doc_ids is None:
+            return dict(self._db.execute("SELECT doc_id, chunks FROM documents").fetchall())
+        rows = self._db.execute("SELECT doc_id, chunks FROM documents WHERE doc_id IN "
+                                "(SELECT value FROM json_each(?))", (json.dumps(sorted(doc_ids)),))
+        return dict(rows.fetchall())
+
+    def _doc_ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT doc_id FROM documents")}
 
     @contextmanager
     def _write(self) -> Iterator[None]:

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import Assistant, Settings
-from assistant.embed import Embedder, load_embedder
+from assistant.embed import Embedder
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -165,9 +165,8 @@ def bench_seed_build(index_dir: Path, embedder: Embedder) -> dict[str, Any]:
 
 def time_embedder_load() -> tuple[TimedEmbedder, float]:
     """Load the default embedder here (torch import + model load + one query)."""
-    settings = Settings.load()
     started = time.perf_counter()
-    embedder = load_embedder(settings.embedder, batch_size=settings.embed_batch)
+    embedder = Assistant(Settings.load()).embedder  # the shipped default backend (ONNX, see embed.py)
     embedder.embed_query("warm up")
     return TimedEmbedder(embedder), time.perf_counter() - started
 
@@ -299,7 +298,7 @@ def run_all(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     rows = read_arguana(args.arguana, args.limit)
     queries = pick_queries(rows, args.queries)
     seed_queries = [*SEED_QUESTIONS, *queries][: max(args.queries, len(SEED_QUESTIONS))]
-    seed_build = bench_seed_build(tmp / "seeds-index", load_embedder(Settings.load().embedder))
+    seed_build = bench_seed_build(tmp / "seeds-index", Assistant(Settings.load()).embedder)
     embedder, load_s = time_embedder_load()
     seeds = Assistant(Settings.load(index_dir=tmp / "seeds-index"), embedder=embedder)
     files = write_arguana(rows, tmp / "arguana-docs")

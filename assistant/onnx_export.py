@@ -1,0 +1,131 @@
+"""Export the packaged sentence-transformers model to ONNX, once, into the cache.
+
+Writes ``<cache>/embedders/<name>-onnx/``: ``model.onnx`` (fp32, mean pooling
+and L2 normalisation inside the graph, so the runtime needs only
+onnxruntime and a tokenizer), ``model_int8.onnx`` (the same graph with
+dynamically quantised int8 weights) and ``tokenizer.json``. A ``stamp.json``
+written last says the export is complete; a half-written export is never
+used. This is the only module that imports torch for the ONNX path, and only
+while exporting (at set-up time, or once on first use). Not handled:
+exporting arbitrary local folders (those embed with torch), GPU graphs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import warnings
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+EXPORT_VERSION = 2  # bump when the export changes: caches re-export once
+OPSET = 17
+FP32, INT8 = "model.onnx", "model_int8.onnx"
+STAMP = "stamp.json"
+
+
+def export_dir(cache_dir: Path, name: str) -> Path:
+    """Where the ONNX files of a packaged model live."""
+    return Path(cache_dir) / "embedders" / f"{name}-onnx"
+
+
+def _source_label(name: str, model_dir: Path) -> str:
+    from .embed import PACKAGED
+
+    dist = PACKAGED[name][0]
+    return f"{dist}=={metadata.version(dist)}:{model_dir}"
+
+
+def is_exported(name: str, model_dir: Path, cache_dir: Path) -> bool:
+    """True when a complete export of this exact packaged model is in the cache."""
+    stamp = export_dir(cache_dir, name) / STAMP
+    try:
+        data = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return data.get("version") == EXPORT_VERSION and data.get("source") == _source_label(name, model_dir)
+
+
+def ensure_exported(name: str, model_dir: Path, cache_dir: Path, *, quiet: bool = False) -> Path:
+    """The export folder, exporting first (with a message on stderr) when it is missing."""
+    out = export_dir(cache_dir, name)
+    if not is_exported(name, model_dir, cache_dir):
+        if not quiet:
+            print(f"exporting the embedder {name} to ONNX (once, about a minute): {out}", file=sys.stderr, flush=True)
+        export(name, model_dir, out)
+    return out
+
+
+def export(name: str, model_dir: Path, out: Path) -> None:
+    """Write fp32 and int8 ONNX files and the tokenizer into ``out`` (replacing it whole)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        with warnings.catch_warnings():  # tracer and quantizer advice, not news for the user
+            warnings.simplefilter("ignore")
+            logging.disable(logging.WARNING)
+            _export_fp32(model_dir, tmp / FP32)
+            _quantize(tmp / FP32, tmp / INT8)
+        shutil.copy2(model_dir / "tokenizer.json", tmp / "tokenizer.json")
+        (tmp / STAMP).write_text(json.dumps({"version": EXPORT_VERSION, "source": _source_label(name, model_dir),
+                                             "max_seq_length": max_seq_length(model_dir)}), encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"the ONNX export needs the package {exc.name}: pip install {exc.name}") from None
+    finally:
+        logging.disable(logging.NOTSET)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def max_seq_length(model_dir: Path) -> int:
+    """sentence-transformers' truncation length for this model (256 for all-MiniLM-L6-v2)."""
+    try:
+        return int(json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"])
+    except (OSError, ValueError, KeyError):
+        return 256
+
+
+def _export_fp32(model_dir: Path, path: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    class Pooled(torch.nn.Module):
+        """BERT, then sentence-transformers' mean pooling and L2 normalisation."""
+
+        def __init__(self, bert: Any) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                               token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2.0, dim=1)
+
+    model = Pooled(AutoModel.from_pretrained(str(model_dir), local_files_only=True)).eval()
+    ids = torch.ones((2, 8), dtype=torch.long)
+    axes = {0: "batch", 1: "tokens"}
+    with torch.no_grad():
+        torch.onnx.export(
+            model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(path),
+            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "embedding": {0: "batch"}},
+            opset_version=OPSET, dynamo=False,
+        )
+
+
+def _quantize(src: Path, dst: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # Per-channel scales keep cosine to fp32 at ~0.99 (per-tensor: ~0.95); reduce_range (7-bit
+    # weights) avoids the u8 x s8 overflow of AVX2 kernels without VNNI, the common laptop case.
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
