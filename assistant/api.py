@@ -12,11 +12,11 @@ from typing import Any
 
 from .config import Settings
 from .embed import Embedder, load_embedder
-from .errors import InputError, StoreError
+from .errors import ConfigError, InputError, StoreError
 from .ingest import ingest as _ingest
 from .llm import Generator, OnToken
 from .retrieve import Retriever
-from .store import Store
+from .store import IndexStore
 from .types import Answer, Document, DocumentInfo, IngestReport, Passage
 
 
@@ -31,7 +31,7 @@ class Assistant:
         self.settings = settings or Settings.load(**overrides)
         self._embedder = embedder
         self._generator = generator
-        self._store: Store | None = None
+        self._store: IndexStore | None = None
         self._retriever: Retriever | None = None
 
     # -- components ----------------------------------------------------------
@@ -42,22 +42,21 @@ class Assistant:
             self._embedder = load_embedder(self.settings.embedder, batch_size=self.settings.embed_batch)
         return self._embedder
 
-    def store(self, *, create: bool = False) -> Store:
+    def store(self, *, create: bool = False) -> IndexStore:
         """The index; ``create`` makes an empty one if none exists yet."""
         if self._store is None:
-            self._store = Store.open(self.settings.index_dir, embedder=self.embedder.identity, create=create)
+            from .backends import open_store
+
+            self._store = open_store(self.settings, embedder=self.embedder.identity, create=create)
         return self._store
 
     @property
     def generator(self) -> Generator:
-        """The local model from settings, verified and loaded once per process."""
+        """The model from settings: a model server, or the local GGUF verified and loaded once per process."""
         if self._generator is None:
-            from . import models
-            from .llm import load_generator
+            from .backends import build_generator
 
-            s = self.settings
-            name, path = models.resolve(s.model, models.load_registry(s.models_file), s.models_dir)
-            self._generator = load_generator(path, name=name, n_ctx=s.n_ctx, threads=s.threads or None)
+            self._generator = build_generator(self.settings)
         return self._generator
 
     @property
@@ -146,10 +145,11 @@ class Assistant:
 
         s = self.settings
         store = self.store()  # before the model loads: a missing index fails fast
-        return run(mode, text, retriever=self.retriever, store=store, generator=self.generator,
-                   prompts_dir=s.prompts_dir, k=k or s.k, passages=passages, on_token=on_token,
-                   temperature=s.temperature if temperature is None else temperature,
-                   max_tokens=max_tokens or s.max_tokens or None)
+        answer = run(mode, text, retriever=self.retriever, store=store, generator=self.generator,
+                     prompts_dir=s.prompts_dir, k=k or s.k, passages=passages, on_token=on_token,
+                     temperature=s.temperature if temperature is None else temperature,
+                     max_tokens=max_tokens or s.max_tokens or None)
+        return _with_backend_notices(answer, self.generator)
 
     def use_model(self, ref: str) -> str:
         """Switch to another model (role, name or .gguf path); it loads on the next request."""
@@ -158,6 +158,8 @@ class Assistant:
         from . import models
 
         s = self.settings
+        if s.llm_url:
+            raise ConfigError(f"the model is chosen by the model server at {s.llm_url}, not here")
         name, _ = models.resolve(ref, models.load_registry(s.models_file), s.models_dir)
         if self._generator is None or self._generator.name != name:
             self.settings = replace(s, model=ref)
@@ -169,6 +171,8 @@ class Assistant:
         from . import models
 
         s = self.settings
+        if s.llm_url:  # the server decides; nothing to pick here
+            return []
         return [e.name for e in models.load_registry(s.models_file)
                 if models.status(e, s.models_dir).state in {"installed", "verified"}]
 
@@ -193,3 +197,13 @@ class Assistant:
             self._store.close()
             self._store = None
             self._retriever = None
+
+
+def _with_backend_notices(answer: Answer, generator: Generator) -> Answer:
+    """Add what a model server could not do (estimated token counts, unconstrained output) to an answer it wrote."""
+    from dataclasses import replace
+
+    extra = [n for n in getattr(generator, "notices", ()) if n not in answer.notices]
+    if not extra or not answer.timings.generated_tokens:
+        return answer
+    return replace(answer, notices=(*answer.notices, *extra))
