@@ -203,7 +203,10 @@ def _response_format(shape: str, schema: dict[str, Any] | None) -> dict[str, Any
 
 
 def _raise_for(r: httpx.Response, url: str, *, format_rejectable: bool) -> None:
-    """One-line errors for HTTP failures; a 400/422 may just mean "not this response_format"."""
+    """One-line errors for HTTP failures; a 400/422 may just mean "not this response_format".
+
+    The detail is squashed to one line and cut at 200 characters.
+    """
     if r.status_code < 400:
         return
     r.read()
@@ -211,7 +214,8 @@ def _raise_for(r: httpx.Response, url: str, *, format_rejectable: bool) -> None:
     if r.status_code in (401, 403):
         raise ModelError(f"the model server at {url} refused the request ({r.status_code}): "
                          "check ASSISTANT_LLM_API_KEY")
-    if r.status_code in (400, 422) and format_rejectable:
+    # llama-cpp-python reports its request validation errors as 500s that name the field.
+    if format_rejectable and (r.status_code in (400, 422) or "response_format" in r.text):
         raise _Rejected(f"the model server at {url} rejected the request ({r.status_code}): {detail}")
     raise ModelError(f"the model server at {url} answered {r.status_code}: {detail}")
 

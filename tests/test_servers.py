@@ -29,7 +29,8 @@ from tests.conftest import REPO, SEEDS
 from tests.ui_support import free_port, running_app
 
 pytestmark = pytest.mark.integration
-START_TIMEOUT = 90  # seconds for a server to answer its health check
+START_TIMEOUT = 180  # seconds for a server to answer its health check (chroma imports slowly on a busy machine)
+MAX_TOKENS = 160  # enough for a few cited points from the tiny model; bounds the run on a busy machine
 
 
 @dataclass
@@ -52,7 +53,7 @@ def start(cmd: list[str], url: str, health: str, log: Path) -> Server:
     """Start a server process and wait (bounded) until ``url + health`` answers 200."""
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent)
     server = Server(url, proc, log)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -83,7 +84,7 @@ def start_llm(folder: Path) -> Server:
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     return start([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-                  "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--interrupt_requests", "False"],
+                  "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--interrupt_requests", "False"],
                  f"http://127.0.0.1:{port}/v1", "/models", folder / f"llm-{port}.log")
 
 
@@ -134,10 +135,10 @@ def test_vectors_live_on_the_chroma_server_texts_stay_local(team: Assistant, chr
 
 
 def test_ask_and_brief_through_the_model_server_are_verified(team: Assistant, llm_server: Server) -> None:
-    ask = team.ask("Does working from home hurt productivity?", k=3, temperature=0.0)
-    brief = team.brief("Remote work makes companies more productive", k=3, temperature=0.0)
+    ask = team.ask("Does working from home hurt productivity?", k=2, temperature=0.0, max_tokens=MAX_TOKENS)
+    brief = team.brief("Remote work makes companies more productive", k=2, temperature=0.0, max_tokens=400)
     check_verified(team, [ask, brief])
-    assert ask.quotes or brief.quotes  # the schema needs evidence: the server honoured it
+    assert ask.quotes or brief.quotes, (ask, brief)  # the schema asks for evidence: the server honoured it
     assert brief.model.endswith(".gguf")  # the id the server reports
     for notice in (ESTIMATE_NOTICE, UNCONSTRAINED_NOTICE):  # its tokenizer and its schema support were both used
         assert notice not in ask.notices + brief.notices
@@ -168,11 +169,10 @@ def test_the_page_serves_two_sessions_at_once(team: Assistant, real_embedder) ->
     recording = Recording(team.generator)
     a = Assistant(team.settings, embedder=real_embedder, generator=recording)
     with running_app(a) as url:
-        jobs = [Client(url, verbose=False).submit(q, [], mode, 3, 0.0, 150, api_name="/chat")
-                for q, mode in (("Does working from home hurt productivity?", "Ask"),
-                                ("Remote work makes companies more productive", "Brief"))]
-        results = [job.result(timeout=240)[0] for job in jobs]
-    for history, q in zip(results, ("working from home", "Remote work makes"), strict=True):
+        jobs = [Client(url, verbose=False).submit(q, [], "Ask", 2, 0.0, 64, api_name="/chat")
+                for q in ("Does working from home hurt productivity?", "Will AI send remote jobs offshore?")]
+        results = [job.result(timeout=400)[0] for job in jobs]
+    for history, q in zip(results, ("working from home", "offshore"), strict=True):
         assert len(history) == 2 and q in str(history[0]), history  # each session sees only its own turn
         assert "⚠" not in str(history[-1]), history[-1]
     (s1, e1), (s2, e2) = sorted(recording.spans)
@@ -192,7 +192,7 @@ def test_model_server_going_away_mid_answer_is_one_clear_error_and_loses_nothing
             server.proc.wait(timeout=15)
 
         with pytest.raises(ModelError) as err:
-            a.brief("Remote work makes companies more productive", k=3, on_token=kill_on_first_token)
+            a.brief("Remote work makes companies more productive", k=2, on_token=kill_on_first_token)
         message = str(err.value)
         assert "lost the model server" in message and server.url in message and "\n" not in message
         assert (a.documents(), a.store().chunk_count(), a.store().revision) == before
@@ -211,6 +211,13 @@ def test_exposed_bind_without_sign_in_refuses_in_one_line(chroma_server: Server,
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert proc.stderr.startswith("error: refusing to serve on 0.0.0.0 without sign-in")
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if pytest itself is killed, so no server outlives a run."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def _index_id(index: Path) -> str:
