@@ -88,7 +88,7 @@ def run_sessions(url: str, n: int, per_session: int, qs: list[str]) -> dict[str,
     from gradio_client import Client
 
     def session(i: int) -> list[tuple[float, bool]]:
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, httpx_kwargs={"timeout": 300})
         out = []
         for j in range(per_session):
             q = qs[(i * per_session + j) % len(qs)]

@@ -53,7 +53,7 @@ def start(cmd: list[str], url: str, health: str, log: Path) -> Server:
     """Start a server process and wait (bounded) until ``url + health`` answers 200."""
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     server = Server(url, proc, log)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -169,8 +169,9 @@ def test_the_page_serves_two_sessions_at_once(team: Assistant, real_embedder) ->
     recording = Recording(team.generator)
     a = Assistant(team.settings, embedder=real_embedder, generator=recording)
     with running_app(a) as url:
-        jobs = [Client(url, verbose=False).submit(q, [], "Ask", 2, 0.0, 64, api_name="/chat")
-                for q in ("Does working from home hurt productivity?", "Will AI send remote jobs offshore?")]
+        clients = [Client(url, verbose=False, httpx_kwargs={"timeout": 120}) for _ in range(2)]  # a busy CI box
+        jobs = [c.submit(q, [], "Ask", 2, 0.0, 64, api_name="/chat") for c, q in zip(clients, (
+            "Does working from home hurt productivity?", "Will AI send remote jobs offshore?"), strict=True)]
         results = [job.result(timeout=400)[0] for job in jobs]
     for history, q in zip(results, ("working from home", "offshore"), strict=True):
         assert len(history) == 2 and q in str(history[0]), history  # each session sees only its own turn
@@ -211,13 +212,6 @@ def test_exposed_bind_without_sign_in_refuses_in_one_line(chroma_server: Server,
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert proc.stderr.startswith("error: refusing to serve on 0.0.0.0 without sign-in")
-
-
-def _die_with_parent() -> None:
-    """Linux: the server gets SIGTERM if pytest itself is killed, so no server outlives a run."""
-    import ctypes
-
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def _index_id(index: Path) -> str:
