@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 from . import integrity
 from .config import Settings
 from .embed import Embedder, load_embedder
-from .errors import InputError, StoreError
+from .errors import ConfigError, InputError, StoreError
 from .events import Event
 from .history import History, SavedAnswer, mark_changed
 from .ingest import ingest as _ingest
 from .llm import Generator, OnToken
 from .retrieve import Retriever
-from .store import Store, check_index_path
+from .store import IndexStore, Store, check_index_path
 from .types import Answer, Document, DocumentInfo, IngestReport, Passage
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class Assistant:
         self.settings = settings or Settings.load(**overrides)
         self._embedder = embedder
         self._generator = generator
-        self._store: Store | None = None
+        self._store: IndexStore | None = None
         self._retriever: Retriever | None = None
         self._history: History | None = None
         self.last_saved: int | None = None  # history id of the last answer run() saved
@@ -59,22 +59,25 @@ class Assistant:
                                            cache_dir=s.cache_dir, recorded=Store.recorded_embedder(s.index_dir))
         return self._embedder
 
-    def store(self, *, create: bool = False, repair: bool = False) -> Store:
+    def store(self, *, create: bool = False, repair: bool = False) -> IndexStore:
         """The index, checked (see integrity.py); ``create`` makes an empty one if none exists yet.
 
         What a crash left is repaired on open; missing vectors are re-embedded
         only with ``repair`` (ingest, sync), else they are a ``StoreError``.
+        The store is embedded Chroma, or a Chroma server when ``chroma_url`` is set (backends.py).
         """
         if self._store is None:
-            store = Store.open(self.settings.index_dir, embedder=self.embedder.identity, create=create)
+            from .backends import open_store
+
+            store = open_store(self.settings, embedder=self.embedder.identity, create=create)
             try:
-                integrity.ensure(store, embedder=self.embedder if repair else None)
+                integrity.ensure(store, embedder=self.embedder if repair else None)  # type: ignore[arg-type]
             except BaseException:
                 store.close()
                 raise
             self._store = store
         elif repair:
-            integrity.ensure(self._store, embedder=self.embedder)
+            integrity.ensure(self._store, embedder=self.embedder)  # type: ignore[arg-type]
         return self._store
 
     def check(self, *, repair: bool = False) -> Audit:
@@ -85,14 +88,11 @@ class Assistant:
 
     @property
     def generator(self) -> Generator:
-        """The local model from settings, verified and loaded once per process."""
+        """The model from settings: a model server, or the local GGUF verified and loaded once per process."""
         if self._generator is None:
-            from . import models
-            from .llm import load_generator
+            from .backends import build_generator
 
-            s = self.settings
-            name, path = models.resolve(s.model, models.load_registry(s.models_file), s.models_dir)
-            self._generator = load_generator(path, name=name, n_ctx=s.n_ctx, threads=s.threads or None)
+            self._generator = build_generator(self.settings)
         return self._generator
 
     @property
@@ -213,6 +213,7 @@ class Assistant:
             from .pipeline import run
 
             answer = run(mode, text, on_event=on_event, stance_method=stance_method, **common)
+        answer = _with_backend_notices(answer, self.generator)
         return self._save(answer, k=k or s.k, temperature=temperature, max_tokens=max_tokens, doc_ids=doc_ids)
 
     def stream(self, mode: str, text: str, **kw: Any) -> Iterator[Event]:
@@ -232,6 +233,8 @@ class Assistant:
         from . import models
 
         s = self.settings
+        if s.llm_url:
+            raise ConfigError(f"the model is chosen by the model server at {s.llm_url}, not here")
         name, _ = models.resolve(ref, models.load_registry(s.models_file), s.models_dir)
         if self._generator is None or self._generator.name != name:
             self.settings = replace(s, model=ref)
@@ -243,6 +246,8 @@ class Assistant:
         from . import models
 
         s = self.settings
+        if s.llm_url:  # the server decides; nothing to pick here
+            return []
         return [e.name for e in models.load_registry(s.models_file)
                 if models.status(e, s.models_dir).state in {"installed", "verified"}]
 
@@ -334,3 +339,13 @@ class Assistant:
             self._store.close()
             self._store = None
             self._retriever = None
+
+
+def _with_backend_notices(answer: Answer, generator: Generator) -> Answer:
+    """Add what a model server could not do (estimated token counts, unconstrained output) to an answer it wrote."""
+    from dataclasses import replace
+
+    extra = [n for n in getattr(generator, "notices", ()) if n not in answer.notices]
+    if not extra or not answer.timings.generated_tokens:
+        return answer
+    return replace(answer, notices=(*answer.notices, *extra))

@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--embedder", metavar="NAME|DIR", help="embedder (env ASSISTANT_EMBEDDER)")
     p.add_argument("--model", metavar="NAME|PATH", help="model: role, models.txt name or .gguf path "
                    "(env ASSISTANT_MODEL; default: default)")
+    p.add_argument("--chroma-url", metavar="URL", help="a Chroma server for the vectors, e.g. http://127.0.0.1:8000 "
+                   "(env ASSISTANT_CHROMA_URL; default: embedded)")
+    p.add_argument("--llm-url", metavar="URL", help="an OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1 "
+                   "(env ASSISTANT_LLM_URL; default: in-process llama.cpp)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     s = sub.add_parser("ingest", help="add files or folders (.txt .md .pdf .html) to the index")
@@ -91,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     s.set_defaults(run=_serve)
 
+    s = sub.add_parser("passwd", help="print a users-file line (name:hash) for sign-in; see docs/deploy.md")
+    s.add_argument("user", metavar="USER")
+    s.set_defaults(run=_passwd)
+
     s = sub.add_parser("eval", help="measure retrieval, generation, or ArguAna counter-retrieval and stance")
     s.add_argument("what", nargs="?", choices=["retrieval", "generation", "arguana"], default="retrieval",
                    help="retrieval (default): seeds gold set per variant; generation: every mode on the "
@@ -136,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _assistant(args: argparse.Namespace, **extra: Any) -> Assistant:
     from .api import Assistant
 
-    return Assistant(index_dir=args.index, embedder=args.embedder, model=args.model, **extra)
+    return Assistant(index_dir=args.index, embedder=args.embedder, model=args.model, chroma_url=args.chroma_url,
+                     llm_url=args.llm_url, **extra)
 
 
 def _emit(data: Any) -> None:
@@ -252,11 +261,14 @@ def _check_out(path: str) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from . import auth, backends
     from .ui import serve
 
     a = _assistant(args)
+    auth.for_host(args.host, a.settings)  # exposed without sign-in: refuse before anything starts
     a.store()  # fail now, with a clear message, if there is no index
-    print(f"Serving on http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
+    print(f"Serving on http://{args.host}:{args.port}  ({backends.describe(a.settings)}; Ctrl-C to stop)",
+          flush=True)
     serve(a, host=args.host, port=args.port)
     return 0
 
@@ -277,7 +289,8 @@ def _eval(args: argparse.Namespace) -> int:
     report = Report(Path(args.out) if args.out else None)
     with tempfile.TemporaryDirectory(prefix="assistant-eval-") as tmp:
         # A private index: scores never depend on (or touch) what the user has added.
-        a = Assistant(index_dir=Path(tmp) / "index", embedder=args.embedder, model=args.model)
+        a = Assistant(index_dir=Path(tmp) / "index", embedder=args.embedder, model=args.model,
+                      chroma_url="", llm_url=args.llm_url)  # the private index stays embedded
         try:
             if args.what == "arguana":
                 from .arguana import run_eval
@@ -296,6 +309,21 @@ def _eval(args: argparse.Namespace) -> int:
         finally:
             a.close()
     _emit(result["json"]) if args.json else print(result["text"])
+    return 0
+
+
+def _passwd(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .auth import hash_line
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.user}: ")
+        if getpass.getpass("again: ") != password:
+            raise AssistantError("the two passwords differ; nothing printed")
+    else:  # scripted: the first line of stdin
+        password = sys.stdin.readline().rstrip("\r\n")
+    print(hash_line(args.user, password))
     return 0
 
 

@@ -8,7 +8,8 @@ library, so ``assistant --help`` stays fast.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+import re
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,17 @@ class Settings:
         """The upload/ingest size limit in bytes: MB means 10^6 bytes everywhere (app, page, messages)."""
         return int(self.max_file_mb * 1_000_000)
 
+    # Team server (docs/deploy.md): empty = embedded Chroma / in-process llama.cpp, as on a laptop.
+    chroma_url: str = ""  # a Chroma server, e.g. http://127.0.0.1:8000
+    chroma_token: str = field(default="", repr=False)
+    llm_url: str = ""  # any OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
+    llm_model: str = ""  # the server's model name; empty = the first one it lists
+    llm_api_key: str = field(default="", repr=False)
+    llm_timeout: float = 600.0  # seconds without a byte from the model server (a queued request waits)
+    concurrency: int = 4  # requests the page serves at once with a model server (in-process: always 1)
+    auth_file: str = ""  # "user:hash" lines from `assistant passwd USER`
+    auth: str = field(default="", repr=False)  # the same entries, whitespace-separated, from the environment
+
     @property
     def models_dir(self) -> Path:
         """Where assembled GGUF files and verification stamps live (outside the repo)."""
@@ -115,6 +127,16 @@ class Settings:
             raise ConfigError(f"embed_backend must be auto, torch, onnx or onnx-int8, got {self.embed_backend!r}")
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb must be positive, got {self.max_file_mb}")
+        self._validate_servers()
+
+    def _validate_servers(self) -> None:
+        for name, env in (("chroma_url", "ASSISTANT_CHROMA_URL"), ("llm_url", "ASSISTANT_LLM_URL")):
+            url = getattr(self, name)
+            if url and not re.fullmatch(r"https?://[^/\s:]+(:\d{1,5})?(/\S*)?", url):
+                raise ConfigError(f"{env} must look like http://HOST:PORT, got {url!r}")
+        if not 1 <= self.concurrency <= 64 or self.llm_timeout <= 0:
+            raise ConfigError(f"concurrency must be between 1 and 64 and llm_timeout positive, got "
+                              f"{self.concurrency}/{self.llm_timeout}")
 
 
 def _coerce(name: str, raw: str, default: Any) -> Any:

@@ -36,11 +36,12 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import ConfigError, StoreError
 from .integrity import crash_point, write_lock
 from .lexical import LexicalIndex
+from .remote_store import ChromaServer, GuardedCollection, collection_name
 from .types import Chunk, Document, DocumentInfo
 
 SCHEMA = 1
@@ -64,8 +65,34 @@ EDITABLE = ("title", "author", "publication", "date", "url", "qualifications")
 _INFO = "doc_id, title, source, chunks, length(text), added, author, publication, date, url, qualifications"
 
 
+class IndexStore(Protocol):
+    """What the pipeline needs from an index; ``Store`` (embedded Chroma or a Chroma server) is one."""
+
+    path: Path
+
+    @property
+    def revision(self) -> int: ...
+    def documents(self) -> list[DocumentInfo]: ...
+    def document(self, doc_id: str) -> Document: ...
+    def info(self, doc_id: str) -> DocumentInfo: ...
+    def version_of(self, doc_id: str) -> tuple[str, str] | None: ...
+    def ids_for_source(self, source: str) -> list[str]: ...
+    def chunk_count(self) -> int: ...
+    def chunks(self) -> list[Chunk]: ...
+    def query(self, vector: Sequence[float], k: int) -> list[tuple[Chunk, float]]: ...
+    def add(self, items: Sequence[tuple[Document, Sequence[Chunk]]],
+            vectors: Sequence[Sequence[float]], *, chunker: str) -> list[str]: ...
+    def remove(self, doc_id: str) -> None: ...
+    def sweep(self) -> int: ...
+    def close(self) -> None: ...
+
+
 class Store:
-    """An index folder: open it with ``Store.open`` (``create=True`` to make one)."""
+    """An index folder: open it with ``Store.open`` (``create=True`` to make one).
+
+    Vectors live in an embedded Chroma under the folder, or on a Chroma server
+    (``server=``); full texts always stay in the folder's SQLite.
+    """
 
     def __init__(self, path: Path, db: sqlite3.Connection, collection: Any) -> None:
         self.path = path
@@ -74,7 +101,7 @@ class Store:
         self.lexical = LexicalIndex(db)
 
     @classmethod
-    def open(cls, path: Path, *, embedder: str, create: bool = False) -> Store:
+    def open(cls, path: Path, *, embedder: str, create: bool = False, server: ChromaServer | None = None) -> Store:
         """Open (or create) the index at ``path`` built with the embedder ``embedder``."""
         path = Path(path)
         db_path = path / "documents.sqlite"
@@ -97,7 +124,7 @@ class Store:
             with db:
                 db.executemany("INSERT INTO meta VALUES (?, ?)",
                                [("schema", str(SCHEMA)), ("embedder", embedder), ("revision", "0")])
-        store = cls(path, db, _open_collection(path, embedder))
+        store = cls(path, db, _open_collection(path, embedder, server, db))
         if not stored:
             store.mark_synced()
         store._ensure_lexical()
@@ -402,21 +429,29 @@ def _read_meta(db: sqlite3.Connection, path: Path) -> dict[str, str]:
     return meta
 
 
-def _open_collection(path: Path, embedder: str) -> Any:
+def _open_collection(path: Path, embedder: str, server: ChromaServer | None = None,
+                     db: sqlite3.Connection | None = None) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     try:
-        client = chromadb.PersistentClient(
-            path=str(path / "chroma"),
-            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-        )
-        return client.get_or_create_collection(
-            COLLECTION, embedding_function=None,
+        if server is None:
+            client = chromadb.PersistentClient(
+                path=str(path / "chroma"),
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+            )
+        else:
+            client = chromadb.HttpClient(host=server.host, port=server.port, ssl=server.ssl,
+                                         settings=ChromaSettings(anonymized_telemetry=False, **server.auth_settings()))
+        collection = client.get_or_create_collection(
+            collection_name(db, COLLECTION) if server and db else COLLECTION, embedding_function=None,
             metadata={"hnsw:space": "cosine", "embedder": embedder},
         )
-    except Exception as exc:  # chromadb raises many types for a damaged folder
+    except Exception as exc:  # chromadb raises many types for a damaged folder or a missing server
+        if server is not None:
+            raise server.unreachable(exc) from None
         raise StoreError(f"cannot open the vector store at {path / 'chroma'} ({exc}); {REBUILD_HINT}") from None
+    return GuardedCollection(collection, server) if server else collection
 
 
 def _forget_client(chroma_path: Path) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import Assistant
+from .backends import concurrency
 from .corpus import SUPPORTED
 from .errors import AssistantError
 from .events import Finished
@@ -228,8 +229,10 @@ def build_app(a: Assistant) -> Any:
 
         inputs = [box, chat, mode, k, temperature, length, session, scope]
         outputs = [chat, sources, download, session]
-        events = [send.click(chat_fn, inputs, outputs, concurrency_limit=1, concurrency_id="model", api_name="chat"),
-                  box.submit(chat_fn, inputs, outputs, concurrency_limit=1, concurrency_id="model",
+        limit = concurrency(a.settings)  # one in-process model: 1; a model server: the setting
+        events = [send.click(chat_fn, inputs, outputs, concurrency_limit=limit, concurrency_id="model",
+                             api_name="chat"),
+                  box.submit(chat_fn, inputs, outputs, concurrency_limit=limit, concurrency_id="model",
                              api_visibility="private")]
         model.change(lambda m: _switch_model(a, m), model, model_status)
         for ev in events:
@@ -245,13 +248,20 @@ def build_app(a: Assistant) -> Any:
 
 
 def serve(a: Assistant, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> Any:
-    """Launch the page on ``host:port``: no share link, system fonts, queue against one model."""
+    """Launch the page on ``host:port``: no share link, system fonts, sign-in when exposed.
+
+    Chat requests run ``concurrency(settings)`` at a time (one per in-process
+    model); uploads, removals and model switches stay one at a time.
+    """
     import gradio as gr
 
+    from .auth import for_host
+
+    check = for_host(host, a.settings)  # refuses a non-loopback bind without users
     app = build_app(a)
     app.queue(default_concurrency_limit=1)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     app.launch(server_name=host, server_port=port, share=False, inbrowser=False, theme=theme, css=CSS, js=JS,
                max_file_size=a.settings.max_file_bytes, prevent_thread_lock=not block, quiet=False,
-               footer_links=[])
+               footer_links=[], auth=check, auth_message="Sign in to the debate assistant" if check else None)
     return app
