@@ -206,7 +206,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     a = _assistant(args)
     a.store()  # fail now, with a clear message, if there is no index
-    print(f"Serving on http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
+    print(f"Serving on http://{args.host}:{args.port}  (Ctrl-C to stop; the model loads in the background)",
+          flush=True)
     serve(a, host=args.host, port=args.port)
     return 0
 

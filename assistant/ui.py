@@ -24,6 +24,10 @@ from .errors import AssistantError, Cancelled
 from .render import answer_markdown, sources_html
 from .types import Answer
 
+# Colour emoji fonts after the text fonts: sources quote essays that contain emoji
+# (setup installs Debian's fonts-noto-color-emoji for the browser test).
+EMOJI_FONTS = ["Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji"]
+FONTS = ["system-ui", "sans-serif", *EMOJI_FONTS]
 MODES = {"Ask": "ask", "Brief": "brief", "Steelman": "steelman", "Rebut": "rebut"}
 CSS = """
 .src { border-left: 3px solid #bbb; padding: 6px 10px; margin: 8px 0; }
@@ -176,11 +180,22 @@ def remove(a: Assistant, ref: str) -> tuple[str, list[list[Any]]]:
     return f"✓ Removed {info.title} ({info.chunks} chunks)", documents_rows(a)
 
 
+def warm_status(a: Assistant) -> str:
+    """The page's start-up line: loading, ready, or what failed (requests then report it too)."""
+    if a.warming:
+        return "⏳ Loading model… (requests sent now wait for it)"
+    if a.warm_error:
+        return f"⚠ {a.warm_error}"
+    return "✓ Ready" if a.warm_seconds else ""
+
+
 def build_app(a: Assistant) -> Any:
     """The Gradio Blocks app around ``a``."""
     import gradio as gr
 
     with gr.Blocks(title="Debate assistant") as app:
+        ready = gr.Markdown(warm_status(a), elem_id="status")
+        poll = gr.Timer(1.0, active=a.warming)
         session = gr.State(None)  # a Session is made on the first turn (State deep-copies its default)
         with gr.Tab("Chat"), gr.Row():
             with gr.Column(scale=3):
@@ -222,6 +237,8 @@ def build_app(a: Assistant) -> Any:
         events = [send.click(chat_fn, inputs, outputs, concurrency_limit=1, concurrency_id="model", api_name="chat"),
                   box.submit(chat_fn, inputs, outputs, concurrency_limit=1, concurrency_id="model",
                              api_visibility="private")]
+        app.load(lambda: (warm_status(a), gr.Timer(active=a.warming)), None, [ready, poll])
+        poll.tick(lambda: (warm_status(a), gr.Timer(active=a.warming)), None, [ready, poll])
         model.change(lambda m: _switch_model(a, m), model, model_status)
         for ev in events:
             ev.then(lambda: "", None, box)
@@ -231,13 +248,20 @@ def build_app(a: Assistant) -> Any:
     return app
 
 
-def serve(a: Assistant, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> Any:
-    """Launch the page on ``host:port``: no share link, system fonts, queue against one model."""
+def serve(a: Assistant, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
+          warm: bool = True) -> Any:
+    """Launch the page on ``host:port``: no share link, system fonts, queue against one model.
+
+    ``warm``: load the embedder, index and model and read the system rules in
+    the background while the page comes up, so the first request is not cold.
+    """
     import gradio as gr
 
+    if warm:
+        a.warm_up(background=True)
     app = build_app(a)
     app.queue(default_concurrency_limit=1)
-    theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+    theme = gr.themes.Default(font=FONTS, font_mono=["ui-monospace", "monospace", *EMOJI_FONTS])
     app.launch(server_name=host, server_port=port, share=False, inbrowser=False, theme=theme, css=CSS, js=JS,
                max_file_size=f"{int(a.settings.max_file_mb)}mb", prevent_thread_lock=not block, quiet=False,
                footer_links=[])
