@@ -104,7 +104,7 @@ class LlamaGenerator:
             try:
                 # use_mmap=False: llama.cpp repacks the weights for the CPU kernels into memory of
                 # its own, and with mmap the file's pages stay resident too (the 1.5B model:
-                # 1.86 GB RSS with mmap, 1.27 GB without; decoding speed is the same).
+                # 1.86 GB RSS with mmap, 1.27 GB without; the kernels use the same repacked copy).
                 self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
                                   n_threads_batch=self.threads, n_batch=512, seed=self.seed, use_mmap=False,
                                   verbose=False)
