@@ -6,18 +6,29 @@ so tests can hand in fakes. One instance per process is the intended use.
 
 from __future__ import annotations
 
+<<<<<<< HEAD
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
+=======
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Sequence
+>>>>>>> issue-9
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import integrity
 from .config import Settings
 from .embed import Embedder, load_embedder
+<<<<<<< HEAD
 from .errors import ConfigError, InputError, StoreError
 from .events import Event
 from .history import History, SavedAnswer, mark_changed
+=======
+from .errors import AssistantError, InputError, StoreError
+>>>>>>> issue-9
 from .ingest import ingest as _ingest
 from .llm import Generator, OnToken
 from .retrieve import Retriever
@@ -46,8 +57,14 @@ class Assistant:
         self._generator = generator
         self._store: IndexStore | None = None
         self._retriever: Retriever | None = None
+<<<<<<< HEAD
         self._history: History | None = None
         self.last_saved: int | None = None  # history id of the last answer run() saved
+=======
+        self._warm_thread: threading.Thread | None = None
+        self.warm_error: str | None = None  # why the last warm-up stopped early, for the page
+        self.warm_seconds: dict[str, float] = {}  # what the last warm-up loaded, and how long it took
+>>>>>>> issue-9
 
     # -- components ----------------------------------------------------------
 
@@ -100,6 +117,58 @@ class Assistant:
         if self._retriever is None:
             self._retriever = Retriever(self.store(), self.embedder, variant=self.settings.retrieval)
         return self._retriever
+
+    # -- start-up --------------------------------------------------------------
+
+    def warm_up(self, *, background: bool = False) -> None:
+        """Load what the first request needs: embedder, index, BM25, model, and read the system rules.
+
+        ``background``: in a thread; requests that arrive meanwhile wait for it
+        (``warming`` says whether it is still running). An error is kept in
+        ``warm_error`` and left for the request that needs the part to report.
+        """
+        if background:
+            self._warm_thread = threading.Thread(target=self._warm_up, name="warm-up", daemon=True)
+            self._warm_thread.start()
+        else:
+            self._warm_up()
+
+    @property
+    def warming(self) -> bool:
+        return self._warm_thread is not None and self._warm_thread.is_alive()
+
+    def _warm_up(self) -> None:
+        self.warm_error = None
+        steps = [("embedder", lambda: self.embedder.embed_query("warm up")),
+                 ("index", lambda: self.retriever.search("warm up", 1, variant="hybrid")),  # + BM25 build
+                 ("model", lambda: self.generator.count_tokens("warm up")),
+                 ("system prefix", self._warm_prefix)]
+        for name, step in steps:
+            started = time.perf_counter()
+            try:
+                step()
+            except AssistantError as exc:
+                self.warm_error = str(exc)
+                return
+            except Exception:  # a bug: keep serving, the traceback goes to the server log
+                traceback.print_exc()
+                self.warm_error = f"internal error while loading the {name} (details in the server log)"
+                return
+            self.warm_seconds[name] = round(time.perf_counter() - started, 3)
+
+    def _warm_prefix(self) -> None:
+        """Have the model read the system rules, the start of every prompt, ahead of the first request."""
+        from . import prompts
+
+        warm = getattr(self.generator, "warm", None)  # an in-process model; remote ones have no cache of ours
+        if warm is not None:
+            warm([{"role": "system", "content": prompts.render(self.settings.prompts_dir, "system")}])
+
+    def _await_warm_up(self) -> None:
+        """Block a request until a background warm-up is done (it loads the same parts)."""
+        thread = self._warm_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
 
     # -- documents -------------------------------------------------------------
 
@@ -183,7 +252,12 @@ class Assistant:
         k = self.settings.k if k is None else k
         if not 1 <= k <= 100:
             raise InputError(f"k must be between 1 and 100, got {k}")
+<<<<<<< HEAD
         return self.retriever.search(query, k, variant=variant, doc_ids=self.scope(docs))
+=======
+        self._await_warm_up()
+        return self.retriever.search(query, k, variant=variant)
+>>>>>>> issue-9
 
     # -- writing -----------------------------------------------------------------
 
@@ -193,11 +267,15 @@ class Assistant:
             stance_method: str | None = None, docs: Sequence[str] | None = None) -> Answer:
         """One ask / brief / steelman / rebut request, verified. ``passages``: reuse (follow-up).
 
+<<<<<<< HEAD
         ``docs`` (ids, file names or titles) restricts retrieval to those documents. The answer is
         saved in the index's history unless ``settings.save_history`` is off. ``one_call`` runs
         the old single-JSON path (kept as the evaluation baseline); ``on_event`` receives the
         events of ``assistant.events`` as they happen.
         """
+=======
+        self._await_warm_up()
+>>>>>>> issue-9
         s = self.settings
         store = self.store()  # before the model loads: a missing index fails fast
         doc_ids = self.scope(docs)

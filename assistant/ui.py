@@ -29,6 +29,10 @@ from .types import Answer
 from .ui_library import FORMATS as LIBRARY_FORMATS
 from .ui_library import doc_choices, export_last, history_rows, history_tab
 
+# Colour emoji fonts after the text fonts: sources quote essays that contain emoji
+# (setup installs Debian's fonts-noto-color-emoji for the browser test).
+EMOJI_FONTS = ["Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji"]
+FONTS = ["system-ui", "sans-serif", *EMOJI_FONTS]
 MODES = {"Ask": "ask", "Brief": "brief", "Steelman": "steelman", "Rebut": "rebut"}
 CSS = """
 .src { border-left: 3px solid #bbb; padding: 6px 10px; margin: 8px 0; }
@@ -180,11 +184,22 @@ def remove(a: Assistant, ref: str) -> tuple[str, list[list[Any]]]:
     return f"✓ Removed {info.title} ({info.chunks} chunks)", documents_rows(a)
 
 
+def warm_status(a: Assistant) -> str:
+    """The page's start-up line: loading, ready, or what failed (requests then report it too)."""
+    if a.warming:
+        return "⏳ Loading model… (requests sent now wait for it)"
+    if a.warm_error:
+        return f"⚠ {a.warm_error}"
+    return "✓ Ready" if a.warm_seconds else ""
+
+
 def build_app(a: Assistant) -> Any:
     """The Gradio Blocks app around ``a``."""
     import gradio as gr
 
     with gr.Blocks(title="Debate assistant") as app:
+        ready = gr.Markdown(warm_status(a), elem_id="status")
+        poll = gr.Timer(1.0, active=a.warming)
         session = gr.State(None)  # a Session is made on the first turn (State deep-copies its default)
         with gr.Tab("Chat"), gr.Row():
             with gr.Column(scale=3):
@@ -234,6 +249,8 @@ def build_app(a: Assistant) -> Any:
                              api_name="chat"),
                   box.submit(chat_fn, inputs, outputs, concurrency_limit=limit, concurrency_id="model",
                              api_visibility="private")]
+        app.load(lambda: (warm_status(a), gr.Timer(active=a.warming)), None, [ready, poll])
+        poll.tick(lambda: (warm_status(a), gr.Timer(active=a.warming)), None, [ready, poll])
         model.change(lambda m: _switch_model(a, m), model, model_status)
         for ev in events:
             ev.then(lambda: "", None, box)
@@ -247,6 +264,7 @@ def build_app(a: Assistant) -> Any:
     return app
 
 
+<<<<<<< HEAD
 def serve(a: Assistant, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> Any:
     """Launch the page on ``host:port``: no share link, system fonts, sign-in when exposed.
 
@@ -258,9 +276,22 @@ def serve(a: Assistant, *, host: str = "127.0.0.1", port: int = 7860, block: boo
     from .auth import for_host
 
     check = for_host(host, a.settings)  # refuses a non-loopback bind without users
+=======
+def serve(a: Assistant, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
+          warm: bool = True) -> Any:
+    """Launch the page on ``host:port``: no share link, system fonts, queue against one model.
+
+    ``warm``: load the embedder, index and model and read the system rules in
+    the background while the page comes up, so the first request is not cold.
+    """
+    import gradio as gr
+
+    if warm:
+        a.warm_up(background=True)
+>>>>>>> issue-9
     app = build_app(a)
     app.queue(default_concurrency_limit=1)
-    theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+    theme = gr.themes.Default(font=FONTS, font_mono=["ui-monospace", "monospace", *EMOJI_FONTS])
     app.launch(server_name=host, server_port=port, share=False, inbrowser=False, theme=theme, css=CSS, js=JS,
                max_file_size=a.settings.max_file_bytes, prevent_thread_lock=not block, quiet=False,
                footer_links=[], auth=check, auth_message="Sign in to the debate assistant" if check else None)

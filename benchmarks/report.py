@@ -23,17 +23,52 @@ def _load(name: str) -> dict | None:  # type: ignore[type-arg]
     return json.loads(path.read_text()) if path.exists() else None
 
 
+WAY_NAMES = {"old": "old: llama-cpp-python, grammar on the whole vocabulary",
+             "raw": "llama-cpp-python, no schema",
+             "fast": "new: our decoder, grammar checked on the sampled token",
+             "full": "our decoder, grammar on the whole vocabulary",
+             "free": "our decoder, no schema"}
+
+
+def decoding_section(g: dict) -> list[str]:  # type: ignore[type-arg]
+    d = g["decoding"]
+    rows = ["## Constrained decoding: old path, new path, unconstrained", "",
+            f"Command: `.venv/bin/python {g['command']}` (model {g['model']}, {g['machine']['threads']} threads, "
+            f"{g['machine'].get('cpus', '?')} CPUs, temperature 0; measured {g['measured']}). Same Brief prompt "
+            f"({d['prompt_tokens']} tokens, cached), {d['max_tokens']} tokens per run, {d['repeats']} alternating "
+            f"rounds; load average (1, 5, 15 min) {d['load_before']} before, {d['load_after']} after.", "",
+            "| way | median tokens/s | min tokens/s | tokens per run |", "|---|---:|---:|---|"]
+    for way, name in WAY_NAMES.items():
+        w = d["ways"][way]
+        rows.append(f"| {name} | {w['median']:.1f} | {w['min']:.1f} | {', '.join(map(str, w['tokens']))} |")
+    rows += ["", f"Constrained / unconstrained: **{d['ratio_fast_over_free']}** with the new path "
+                 f"(old path: {d['ratio_old_over_raw']}); new / old constrained: {d['ratio_fast_over_old']}.", ""]
+    if (w := g.get("warm_start")) is not None:
+        p, f = w["new_process_warm_up"], w["first_ask"]
+        steps = ", ".join(f"{k} {v} s" for k, v in p["seconds"].items())
+        rows += ["### Warm start", "",
+                 f"`assistant serve` loads everything in the background at start-up (`Assistant.warm_up()`; "
+                 f"a new process: {steps}). The first Ask then evaluates {f['warm']['evaluated']} of its "
+                 f"{f['warm']['prompt_tokens']} prompt tokens instead of {f['cold']['evaluated']} (first token after "
+                 f"{f['warm']['ttft_s']} s instead of {f['cold']['ttft_s']} s; load {w['load']}).", ""]
+    return rows
+
+
 def generation_section(g: dict) -> list[str]:  # type: ignore[type-arg]
-    rows = ["## Generation: per mode on the seeds", "",
-            f"Command: `.venv/bin/python {g['command']}` (model {g['model']}, "
-            f"{g['machine']['threads']} threads, temperature 0, "
-            f"llama-cpp-python {g['machine']['llama_cpp_python']}; measured {g['measured']}).", "",
-            "| mode | prompt tokens | first token | total | tokens | tokens/s | raw llama-cpp-python tokens/s | "
-            "ratio | quotes verified / unverified |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = decoding_section(g) if "decoding" in g else []
+    if "modes" not in g:
+        return rows
+    rows += ["## Generation: per mode on the seeds", "",
+             f"Command: `.venv/bin/python {g['command']}` (model {g['model']}, "
+             f"{g['machine']['threads']} threads, temperature 0, "
+             f"llama-cpp-python {g['machine']['llama_cpp_python']}; measured {g['measured']}).", "",
+             "| mode | prompt tokens | first token | total | tokens | tokens/s | old path tokens/s | "
+             "quotes verified / unverified |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in g["modes"]:
+        old = r.get("old_path_tokens_per_s", r.get("raw_tokens_per_s", 0.0))
         rows.append(f"| {r['mode']} | {r['prompt_tokens']} | {r['ttft_s']:.1f} s | {r['total_s']:.1f} s | "
-                    f"{r['generated_tokens']} | {r['tokens_per_s']:.1f} | {r['raw_tokens_per_s']:.1f} | "
-                    f"{r['ratio']:.2f} | {r['verified']} / {r['unverified']} |")
+                    f"{r['generated_tokens']} | {r['tokens_per_s']:.1f} | {old:.1f} | "
+                    f"{r['verified']} / {r['unverified']} |")
     f = g["follow_up"]
     rows += ["", f"Follow-up on the same passages: first token after **{f['follow_up_ttft_s']} s** instead of "
                  f"{f['first_ttft_s']} s (llama.cpp reuses the cached rules + sources prefix).", "",
@@ -55,10 +90,21 @@ def scale_section(s: dict) -> list[str]:  # type: ignore[type-arg]
 
 def serve_section(s: dict) -> list[str]:  # type: ignore[type-arg]
     req = ", ".join(f"{k} {v} s" for k, v in s["request_seconds"].items())
-    return ["## Memory of `assistant serve`", "",
-            f"Command: `.venv/bin/python {s['command']}` (measured {s['measured']}).", "",
-            "| model | RSS, page up (models load on first request) | peak RSS (an Ask and a Brief) | requests |",
+    rows = ["## Memory of `assistant serve`", "",
+            f"Command: `.venv/bin/python {s['command']}` (measured {s['measured']}"
+            + (f", load average {s['load']}" if "load" in s else "") + ").", "",
+            "| model | RSS, page up | peak RSS (an Ask and a Brief) | requests (the Ask sent as the page came up) |",
             "|---|---:|---:|---|", f"| {s['model']} | {s['idle_rss_mb']} MB | {s['peak_rss_mb']} MB | {req} |", ""]
+    if (p := s.get("parts_rss_mb")) is not None:
+        e = p["embedder"]
+        rows += ["Where it goes (each part alone in a new process, RSS in MB):", "",
+                 "| part | RSS | of which file-backed |", "|---|---:|---:|",
+                 f"| model, mmap (old) | {p['mmap']['model']['VmRSS']} | {p['mmap']['model']['RssFile']} |",
+                 f"| model, no mmap (new) | {p['no-mmap']['model']['VmRSS']} | {p['no-mmap']['model']['RssFile']} |",
+                 f"| `import torch` | {e['torch_import']['VmRSS']} | {e['torch_import']['RssFile']} |",
+                 f"| torch + sentence-transformers embedder, one query | {e['embedder']['VmRSS']} | "
+                 f"{e['embedder']['RssFile']} |", ""]
+    return rows
 
 
 def plot(g: dict) -> None:  # type: ignore[type-arg]
@@ -98,7 +144,8 @@ def main() -> int:
     body: list[str] = []
     if (g := _load("generate")) is not None:
         body += generation_section(g)
-        plot(g)
+        if "modes" in g:
+            plot(g)
     if (s := _load("search_scale")) is not None:
         body += scale_section(s)
     if (s := _load("serve")) is not None:
