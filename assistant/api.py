@@ -6,29 +6,21 @@ so tests can hand in fakes. One instance per process is the intended use.
 
 from __future__ import annotations
 
-<<<<<<< HEAD
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
-=======
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Sequence
->>>>>>> issue-9
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import integrity
 from .config import Settings
 from .embed import Embedder, load_embedder
-<<<<<<< HEAD
-from .errors import ConfigError, InputError, StoreError
+from .errors import AssistantError, ConfigError, InputError, StoreError
 from .events import Event
 from .history import History, SavedAnswer, mark_changed
-=======
-from .errors import AssistantError, InputError, StoreError
->>>>>>> issue-9
 from .ingest import ingest as _ingest
 from .llm import Generator, OnToken
 from .retrieve import Retriever
@@ -57,14 +49,11 @@ class Assistant:
         self._generator = generator
         self._store: IndexStore | None = None
         self._retriever: Retriever | None = None
-<<<<<<< HEAD
         self._history: History | None = None
         self.last_saved: int | None = None  # history id of the last answer run() saved
-=======
         self._warm_thread: threading.Thread | None = None
         self.warm_error: str | None = None  # why the last warm-up stopped early, for the page
         self.warm_seconds: dict[str, float] = {}  # what the last warm-up loaded, and how long it took
->>>>>>> issue-9
 
     # -- components ----------------------------------------------------------
 
@@ -252,12 +241,8 @@ class Assistant:
         k = self.settings.k if k is None else k
         if not 1 <= k <= 100:
             raise InputError(f"k must be between 1 and 100, got {k}")
-<<<<<<< HEAD
-        return self.retriever.search(query, k, variant=variant, doc_ids=self.scope(docs))
-=======
         self._await_warm_up()
-        return self.retriever.search(query, k, variant=variant)
->>>>>>> issue-9
+        return self.retriever.search(query, k, variant=variant, doc_ids=self.scope(docs))
 
     # -- writing -----------------------------------------------------------------
 
@@ -267,15 +252,12 @@ class Assistant:
             stance_method: str | None = None, docs: Sequence[str] | None = None) -> Answer:
         """One ask / brief / steelman / rebut request, verified. ``passages``: reuse (follow-up).
 
-<<<<<<< HEAD
         ``docs`` (ids, file names or titles) restricts retrieval to those documents. The answer is
         saved in the index's history unless ``settings.save_history`` is off. ``one_call`` runs
         the old single-JSON path (kept as the evaluation baseline); ``on_event`` receives the
         events of ``assistant.events`` as they happen.
         """
-=======
         self._await_warm_up()
->>>>>>> issue-9
         s = self.settings
         store = self.store()  # before the model loads: a missing index fails fast
         doc_ids = self.scope(docs)

@@ -267,11 +267,7 @@ def _serve(args: argparse.Namespace) -> int:
     a = _assistant(args)
     auth.for_host(args.host, a.settings)  # exposed without sign-in: refuse before anything starts
     a.store()  # fail now, with a clear message, if there is no index
-<<<<<<< HEAD
-    print(f"Serving on http://{args.host}:{args.port}  ({backends.describe(a.settings)}; Ctrl-C to stop)",
-=======
-    print(f"Serving on http://{args.host}:{args.port}  (Ctrl-C to stop; the model loads in the background)",
->>>>>>> issue-9
+    print(f"Serving on http://{args.host}:{args.port}  ({backends.describe(a.settings)}; Ctrl-C to stop; the model loads in the background)",
           flush=True)
     serve(a, host=args.host, port=args.port)
     return 0

@@ -94,11 +94,7 @@ class LlamaGenerator:
         self.seed = seed
         self.lazy_grammar = lazy_grammar
         self._llm: Any = None
-<<<<<<< HEAD
-        self._formatter: Any = None
-=======
         self._template: Any = None
->>>>>>> issue-9
 
     @property
     def llm(self) -> Any:
@@ -106,25 +102,14 @@ class LlamaGenerator:
             from llama_cpp import Llama
 
             try:
-<<<<<<< HEAD
-                llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
-                            n_threads_batch=self.threads, n_batch=512, seed=self.seed, verbose=False)
-=======
                 # use_mmap=False: llama.cpp repacks the weights for the CPU kernels into memory of
                 # its own, and with mmap the file's pages stay resident too (the 1.5B model:
                 # 1.86 GB RSS with mmap, 1.27 GB without; the kernels use the same repacked copy).
                 self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
                                   n_threads_batch=self.threads, n_batch=512, seed=self.seed, use_mmap=False,
                                   verbose=False)
->>>>>>> issue-9
             except ValueError as exc:
                 raise ModelError(f"cannot load model {self.path}: {exc}") from None
-            # One formatter for generation and scoring, so both see the very same prompt tokens
-            # and llama.cpp's KV cache carries the shared prefix from one step to the next.
-            self._formatter = _chat_formatter(llm)
-            if self._formatter is not None:
-                llm.chat_handler = self._formatter.to_chat_handler()
-            self._llm = llm
         return self._llm
 
     def count_tokens(self, text: str) -> int:
@@ -212,6 +197,40 @@ class LlamaGenerator:
                 on_token(tail)
         return "".join(pieces), n, first
 
+    def label_logprobs(self, messages: list[dict[str, str]], tails: list[str], labels: list[str],
+                       on_progress: Callable[[int], None] | None = None) -> list[dict[str, float]]:
+        """Next-token log-probabilities of each label after each tail, on one cached prefix.
+
+        The prompt of ``messages`` is evaluated once (reusing whatever prefix the KV cache
+        already holds); then, for every tail, the cache is rolled back to the end of that
+        prompt, the tail is evaluated, and the log-softmax over the first token of each
+        label is read. Labels must start with distinct tokens.
+        """
+        import numpy as np
+
+        with self._lock:
+            llm = self.llm
+            first = [self._first_token(label) for label in labels]
+            if len(set(first)) != len(first):
+                raise ValueError(f"labels {labels} share a first token")
+            prompt = self.prompt_tokens(messages)
+            self._prefill(prompt, need_logits=True)
+            base = len(prompt)
+            out = []
+            for tail in tails:
+                llm.n_tokens = base  # roll the KV cache back to the end of the prompt
+                llm.eval(llm.tokenize(tail.encode("utf-8"), add_bos=False, special=False))
+                logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
+                top = float(logits.max())
+                log_z = top + float(np.log(np.exp(logits - top).sum()))
+                out.append({label: float(logits[t]) - log_z for label, t in zip(labels, first, strict=True)})
+                if on_progress:
+                    on_progress(len(out))  # may raise to stop (a UI Stop, Ctrl-C): the cache stays consistent
+        return out
+
+    def _first_token(self, label: str) -> int:
+        return int(self.llm.tokenize(label.encode("utf-8"), add_bos=False, special=False)[0])
+
     def _cached(self) -> list[int]:
         llm = self._llm
         return [] if llm is None else llm.input_ids[: llm.n_tokens].tolist()
@@ -255,80 +274,6 @@ def _chat_formatter(llm: Any) -> Any:
     return llama_chat_format.Jinja2ChatFormatter(template=template, eos_token=text(eos) if eos != -1 else "",
                                                  bos_token=text(bos) if bos != -1 else "",
                                                  stop_token_ids=[eos])
-
-
-    def prompt_tokens(self, messages: list[dict[str, str]]) -> list[int]:
-        """The tokens ``generate`` would evaluate for ``messages`` (assistant turn opened)."""
-        llm = self.llm
-        if self._formatter is None:
-            raise ModelError(f"model {self.name} has no chat template to score with")
-        result = self._formatter(messages=messages)
-        return list(llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
-
-    def label_logprobs(self, messages: list[dict[str, str]], tails: list[str], labels: list[str],
-                       on_progress: Callable[[int], None] | None = None) -> list[dict[str, float]]:
-        """Next-token log-probabilities of each label after each tail, on one cached prefix.
-
-        The prompt of ``messages`` is evaluated once (reusing whatever prefix the KV cache
-        already holds); then, for every tail, the cache is rolled back to the end of that
-        prompt, the tail is evaluated, and the log-softmax over the first token of each
-        label is read. Labels must start with distinct tokens.
-        """
-        import numpy as np
-
-        with self._lock:
-            llm = self.llm
-            first = [self._first_token(label) for label in labels]
-            if len(set(first)) != len(first):
-                raise ValueError(f"labels {labels} share a first token")
-            prompt = self.prompt_tokens(messages)
-            try:
-                base = self._eval_prefix(prompt)
-                out = []
-                for tail in tails:
-                    llm.n_tokens = base
-                    llm.eval(llm.tokenize(tail.encode("utf-8"), add_bos=False, special=False))
-                    logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
-                    top = float(logits.max())
-                    log_z = top + float(np.log(np.exp(logits - top).sum()))
-                    out.append({label: float(logits[t]) - log_z for label, t in zip(labels, first, strict=True)})
-                    if on_progress:
-                        on_progress(len(out))  # may raise to stop (a UI Stop, Ctrl-C)
-            except BaseException:
-                llm.reset()
-                raise
-        return out
-
-    def _first_token(self, label: str) -> int:
-        return int(self.llm.tokenize(label.encode("utf-8"), add_bos=False, special=False)[0])
-
-    def _eval_prefix(self, prompt: list[int]) -> int:
-        """Evaluate ``prompt``, reusing the longest prefix already in the KV cache; returns its length."""
-        llm = self.llm
-        held = list(llm.input_ids[: llm.n_tokens])
-        same = 0
-        for a, b in zip(held, prompt[:-1], strict=False):  # keep at least one token to evaluate: it yields the logits
-            if a != b:
-                break
-            same += 1
-        llm.n_tokens = same
-        llm.eval(prompt[same:])
-        return len(prompt)
-
-
-def _chat_formatter(llm: Any) -> Any:
-    """The GGUF's own chat template as a llama-cpp-python formatter (None if it has none)."""
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    template = llm.metadata.get("tokenizer.chat_template")
-    if not template:
-        return None
-
-    def text(token: int) -> str:
-        return llm._model.token_get_text(token) if token != -1 else ""
-
-    return Jinja2ChatFormatter(template=template, eos_token=text(llm.token_eos()), bos_token=text(llm.token_bos()),
-                               stop_token_ids=[llm.token_eos()])
 
 
 _LOADED: dict[tuple[str, int], LlamaGenerator] = {}

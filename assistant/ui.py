@@ -264,31 +264,22 @@ def build_app(a: Assistant) -> Any:
     return app
 
 
-<<<<<<< HEAD
-def serve(a: Assistant, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> Any:
+def serve(a: Assistant, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
+          warm: bool = True) -> Any:
     """Launch the page on ``host:port``: no share link, system fonts, sign-in when exposed.
 
     Chat requests run ``concurrency(settings)`` at a time (one per in-process
-    model); uploads, removals and model switches stay one at a time.
+    model); uploads, removals and model switches stay one at a time. ``warm``:
+    load the embedder, index and model and read the system rules in the
+    background while the page comes up, so the first request is not cold.
     """
     import gradio as gr
 
     from .auth import for_host
 
     check = for_host(host, a.settings)  # refuses a non-loopback bind without users
-=======
-def serve(a: Assistant, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
-          warm: bool = True) -> Any:
-    """Launch the page on ``host:port``: no share link, system fonts, queue against one model.
-
-    ``warm``: load the embedder, index and model and read the system rules in
-    the background while the page comes up, so the first request is not cold.
-    """
-    import gradio as gr
-
     if warm:
         a.warm_up(background=True)
->>>>>>> issue-9
     app = build_app(a)
     app.queue(default_concurrency_limit=1)
     theme = gr.themes.Default(font=FONTS, font_mono=["ui-monospace", "monospace", *EMOJI_FONTS])

@@ -39,11 +39,8 @@ from typing import Any
 
 from assistant import Assistant, Settings
 from assistant.cite import number_sentences, sources_block
-<<<<<<< HEAD
+from assistant.gather import gather
 from assistant.oneshot import MAX_TOKENS, messages_for
-=======
-from assistant.modes import MAX_TOKENS, gather, messages_for
->>>>>>> issue-9
 from assistant.schemas import schema_for
 
 REQUESTS = {

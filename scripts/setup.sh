@@ -51,7 +51,6 @@ if [[ "$EXTRAS" == *dev* ]] && ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
-<<<<<<< HEAD
 # The PDF export embeds DejaVu Sans (Unicode quotes, accents, Greek, Cyrillic); the browser test renders
 # a PDF page to PNG with poppler's pdftoppm.
 need=()
@@ -63,7 +62,8 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
     echo "setup: missing ${need[*]} and cannot apt-get them; PDF export / its PNG preview may fail" >&2
-=======
+  fi
+fi
 # A colour emoji font, so the browser test (and a local page) shows the seeds' emoji, not tofu boxes.
 if [[ "$EXTRAS" == *dev* ]] && ! fc-list 2>/dev/null | grep -qi "Noto Color Emoji"; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -71,7 +71,6 @@ if [[ "$EXTRAS" == *dev* ]] && ! fc-list 2>/dev/null | grep -qi "Noto Color Emoj
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji >/dev/null
   else
     echo "setup: no colour emoji font and cannot apt-get one; emoji in the page may show as boxes" >&2
->>>>>>> issue-9
   fi
 fi
 
