@@ -267,8 +267,8 @@ def _serve(args: argparse.Namespace) -> int:
     a = _assistant(args)
     auth.for_host(args.host, a.settings)  # exposed without sign-in: refuse before anything starts
     a.store()  # fail now, with a clear message, if there is no index
-    print(f"Serving on http://{args.host}:{args.port}  ({backends.describe(a.settings)}; Ctrl-C to stop; the model loads in the background)",
-          flush=True)
+    print(f"Serving on http://{args.host}:{args.port}  ({backends.describe(a.settings)}; the model loads in the "
+          "background; Ctrl-C to stop)", flush=True)
     serve(a, host=args.host, port=args.port)
     return 0
 
