@@ -55,6 +55,10 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
         return answer
     embed = retriever.embedder.embed
     kept, screened = screen(number_sentences(found))  # sources are material, never instructions
+    if not kept:  # nothing left that the model may read or cite
+        answer = not_covered(req, generator.name, found, retrieval_ms, extra=tuple(screened))
+        emit(Finished(answer))
+        return answer
     sentences = select(kept, [q.format(r=req.text) for q in QUERIES[mode]], embed, MAX_SENTENCES[mode])
     ctx = Context(mode, req.text, found, sentences, generator, prompts_dir, temperature, emit, embed,
                   lambda doc_id: store.document(doc_id).text, notices=list(req.notices) + screened)
@@ -134,8 +138,9 @@ def balance_notices(mode: str, points: Sequence[Point], covered: bool) -> list[s
     return []
 
 
-def not_covered(req: Request, model: str, found: list[Passage], retrieval_ms: float) -> Answer:
+def not_covered(req: Request, model: str, found: list[Passage], retrieval_ms: float,
+                extra: tuple[str, ...] = ()) -> Answer:
     what = {"ask": "question", "brief": "motion", "steelman": "position", "rebut": "claim"}[req.mode]
     note = f"The sources do not cover this {what}: no passage is close enough to it."
-    return Answer(req.mode, req.text, model, tuple(found), (), covered=False, notices=(*req.notices, note),
+    return Answer(req.mode, req.text, model, tuple(found), (), covered=False, notices=(*req.notices, *extra, note),
                   gaps=(note,), timings=Timings(retrieval_ms=retrieval_ms, total_ms=retrieval_ms))

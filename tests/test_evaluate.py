@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant
-from assistant.arguana import build_corpus, doc_ranking, evaluate_counters, evaluate_stance, load_points
+from assistant import Assistant, stance_eval
+from assistant.arguana import build_corpus, doc_ranking, evaluate_briefs, evaluate_counters, load_points
 from assistant.errors import InputError
+from assistant.evalreport import Report
 from assistant.evaluate import GoldItem, _spread, evaluate_generation, evaluate_retrieval, load_gold
 from assistant.ingest import ingest_documents
 from assistant.types import Chunk, Passage
 from tests.conftest import REPO, write
+from tests.fakes import FakeStanceGenerator
 from tests.ui_support import CitingGenerator
 
 GOLD = REPO / "eval" / "gold_seeds.jsonl"
@@ -68,12 +70,19 @@ def test_spread_takes_kinds_and_coverage_round_robin() -> None:
 def test_generation_scores_with_a_citing_model(seeded_assistant: Assistant) -> None:
     seeded_assistant._generator = CitingGenerator()
     gold = load_gold(GOLD, seeded_assistant)
-    rows = {r.mode: r for r in evaluate_generation(seeded_assistant, gold, limit=9)}
-    assert set(rows) == {"ask", "brief", "rebut"} and sum(r.items for r in rows.values()) == 9
+    rows = {(r.path, r.mode): r for r in evaluate_generation(seeded_assistant, gold, limit=9,
+                                                            paths=("staged", "one-call"))}
+    modes = {"ask", "brief", "rebut", "steelman"}
+    assert set(rows) == {(p, m) for p in ("staged", "one-call") for m in modes}
+    staged = {m: rows[("staged", m)] for m in modes}
+    assert staged["rebut"].items == staged["steelman"].items  # a claim runs through both
+    assert sum(staged[m].items for m in ("ask", "brief", "rebut")) == 9
     for r in rows.values():
-        assert r.quotes and r.verified == r.quotes  # ids from the schema always verify
-        assert r.summary()["claims_cited"] == 1.0
-    assert rows["brief"].briefs_both_sides == rows["brief"].items
+        assert r.verified == r.quotes  # ids from the schema always verify
+    for m in ("ask", "brief", "rebut"):
+        assert staged[m].quotes and staged[m].summary()["claims_cited"] == 1.0
+    assert staged["brief"].briefs_both_sides == staged["brief"].items
+    assert staged["brief"].evidence_reused == 0 and staged["brief"].ids_in_prose == 0
 
 
 def test_arguana_file_loading_and_errors(tmp_path: Path) -> None:
@@ -108,15 +117,39 @@ def test_counter_retrieval_and_stance_on_a_small_file(real_assistant: Assistant,
     for r in rows.values():
         assert r.queries == 4 and r.recall_at_10 == 1.0 and 0.3 < r.mrr_at_10 <= 1.0
     real_assistant._generator = CitingGenerator()
-    st = evaluate_stance(real_assistant, points, origin, debates=2)
-    assert st.debates == 2 and st.cited > 0 and 0 <= st.correct <= st.on_debate <= st.cited
+    report = Report(tmp_path / "partial.json")
+    got = evaluate_briefs(real_assistant, points, origin, 2, ("staged", "one-call"), report)
+    assert set(got) == {"staged", "one-call"} and all(r["briefs"] == 2 for r in got.values())
+    assert got["staged"]["evidence_reuse_rate"] == 0.0
+    assert json.loads((tmp_path / "partial.json").read_text())["briefs"]["staged"]["briefs"] == 2  # saved as it goes
+
+
+def test_stance_step_score_on_debates_with_an_honest_fake() -> None:
+    """The stance-step evaluation scores a method that knows the truth at 1.0, and one that inverts it at 0.0."""
+    points = [p for d in DEBATES for p in load_points_from(d)]
+    items = stance_eval.debate_items(points, 2)
+    assert len(items) == 2 and all({t for _, t in i.texts} == {"support", "oppose"} for i in items)
+    truth = {" ".join(text.split()): t for i in items for text, t in i.texts}
+
+    def knows(sentence: str) -> str:
+        return next(t for text, t in truth.items() if " ".join(sentence.split()) in text)
+
+    for stance_of, want in ((knows, 1.0), (lambda s: "oppose" if knows(s) == "support" else "support", 0.0)):
+        got = stance_eval.evaluate(FakeStanceGenerator(stance_of), REPO / "prompts", items, call_debates=0)
+        assert got["symmetric"]["passage_accuracy"] == want and got["logprob"]["passage_accuracy"] == want
+
+
+def load_points_from(row: dict) -> list:  # type: ignore[type-arg]
+    from assistant.arguana import DebatePoint
+
+    return [DebatePoint(*(str(row[k]) for k in ("debate", "thesis", "side", "point_id", "point", "counter")))]
 
 
 @pytest.mark.integration
 def test_cli_eval_arguana_json(tmp_path: Path) -> None:
     path = write(tmp_path / "d.jsonl", "\n".join(json.dumps(d) for d in DEBATES))
-    proc = subprocess.run([sys.executable, "-m", "assistant", "eval", "arguana", str(path), "--stance", "0", "--json"],
-                          capture_output=True, text=True, cwd=REPO, timeout=300,
+    proc = subprocess.run([sys.executable, "-m", "assistant", "eval", "arguana", str(path), "--stance", "0",
+                           "--briefs", "0", "--json"], capture_output=True, text=True, cwd=REPO, timeout=300,
                           env={**os.environ, "ASSISTANT_INDEX": str(tmp_path / "unused")})
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
