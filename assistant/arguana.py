@@ -22,7 +22,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +152,8 @@ def evaluate_briefs(a: Assistant, points: Sequence[DebatePoint], origin: dict[st
             t = totals[path]
             t.seconds += time.perf_counter() - started
             t.add(gates.measure(brief, a.embedder.embed))
+            for gate, n in asdict(brief.gates).items():
+                t.gates[gate] = t.gates.get(gate, 0) + n
             for point in brief.points:
                 for q in point.verified_quotes:
                     pid, kind = origin.get(q.doc_id, ("", ""))
@@ -174,6 +176,7 @@ class _BriefTally:
     correct: int = 0
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
+    gates: dict[str, int] = field(default_factory=dict)  # what the staged path's gates caught, summed
 
     def add(self, measured: dict[str, int]) -> None:
         self.briefs += 1
@@ -191,7 +194,7 @@ class _BriefTally:
                 "ids_in_prose": c.get("ids_in_prose", 0),
                 "distinct_passages_per_brief": round(c.get("passages_cited", 0) / n, 2),
                 "both_sides_rate": round(c.get("both_sides", 0) / n, 3),
-                "seconds_per_brief": round(self.seconds / n, 1)}
+                "seconds_per_brief": round(self.seconds / n, 1), "gates_caught": dict(self.gates)}
 
 
 def run_eval(a: Assistant, path: Path, *, limit: int | None = None, stance: int = 40, briefs: int = 10,

@@ -126,8 +126,9 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
             if not isinstance(item, dict):
                 continue
             claim, reasoning = _prose(ctx, item.get("claim")), _prose(ctx, item.get("reasoning"))
-            rejected = "copy_dropped" if not claim or gates.is_copy(claim, [s.text for s in g]) else \
-                _claim_filter(ctx).check(claim)
+            # A tag may echo its card's own words (debaters do); only a claim that was nothing but ids
+            # or "the sources" talk is dropped here. Restating the request or another claim is not allowed.
+            rejected = "copy_dropped" if not claim else _claim_filter(ctx).check(claim)
             if rejected:
                 ctx.count(rejected)
                 continue
@@ -170,8 +171,9 @@ def objections_step() -> Step:
             if not isinstance(item, dict):
                 continue
             text = _prose(ctx, item.get("objection"))
-            if not text or gates.is_copy(text, [s.text for s in g]):
-                ctx.count("copy_dropped")
+            rejected = "copy_dropped" if not text else _claim_filter(ctx).check(text)
+            if rejected:
+                ctx.count(rejected)
                 continue
             quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
             reply_quotes = _quotes(ctx, item.get("reply_evidence"), set(ctx.plans["reply_ids"]))
