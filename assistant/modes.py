@@ -32,6 +32,8 @@ MIN_SCORE = {"ask": 0.30, "brief": 0.0, "steelman": 0.30, "rebut": 0.30}
 # Sentences shown to the model at most (the most relevant to the request are kept).
 MAX_SENTENCES = {"ask": 14, "brief": 16, "steelman": 16, "rebut": 16}
 SIDE_WORDS = {"support": ("FOR", "supports"), "oppose": ("AGAINST", "opposes")}
+RETRY_NOTE = ("\n- Your last claims only repeated the statement. Each claim must name what its own sentences "
+              "say (a fact, a cause, a consequence), not whether the statement is true.")
 
 
 @dataclass(frozen=True)
@@ -118,9 +120,12 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
 
     def variables(ctx: Context) -> dict[str, str]:
         found = ctx.plans[name]
-        return {"count": str(len(found)), "side": word, "verb": verb, "groups": _group_lines(found)}
+        note = RETRY_NOTE if ctx.plans.get(f"{name}:retry") else ""
+        return {"side": word, "verb": verb, "groups": _group_lines(found), "note": note}
 
     def parse(ctx: Context, data: dict[str, Any]) -> None:
+        before = len(ctx.points)
+        restated = ctx.gates.get("restating_dropped", 0) + ctx.gates.get("duplicate_dropped", 0)
         for i, g in enumerate(ctx.plans[name], 1):
             item = data.get(f"a{i}")
             if not isinstance(item, dict):
@@ -135,6 +140,11 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
             quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
             if quotes:
                 ctx.points.append(Point(section, claim, reasoning, quotes))
+        dropped = ctx.gates.get("restating_dropped", 0) + ctx.gates.get("duplicate_dropped", 0) - restated
+        if len(ctx.points) == before and dropped and not ctx.plans.get(f"{name}:retry"):
+            ctx.plans[f"{name}:retry"] = True  # every claim only restated: write this side once more
+            ctx.count("regenerated")
+            ctx.plans["rerun"] = name
         ctx.emit(Draft(tuple(ctx.points)))
 
     return Step(name, label, prompt="side", max_tokens=110 * n, schema=schema, variables=variables, parse=parse)

@@ -96,6 +96,8 @@ def run_steps(steps: tuple[Step, ...], ctx: Context, *, max_tokens: int | None =
             step.action(ctx)
             continue
         write(step, ctx, max_tokens=max_tokens)
+        if ctx.plans.pop("rerun", None) == step.name:  # a gate rejected everything: once more, with a note
+            write(step, ctx, max_tokens=max_tokens)
 
 
 def write(step: Step, ctx: Context, *, max_tokens: int | None = None) -> dict[str, Any] | None:

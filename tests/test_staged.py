@@ -209,3 +209,24 @@ def test_closing_the_stream_stops_the_request(staged) -> None:  # type: ignore[n
     assert isinstance(first, SourcesFound)
     stream.close()  # what the page does on Stop
     assert len(gen.calls) == 0  # it never got past the stance step
+
+
+def test_a_side_whose_claims_all_restate_the_motion_is_written_once_more(staged) -> None:  # type: ignore[no-untyped-def]
+    a, gen = staged
+    replies = iter([[MOTION + ".", MOTION + " indeed.", MOTION + "!"],
+                    ["Working from home lets staff focus on deep work.", "Autonomy turns AI tools into output."],
+                    ["Junior staff miss training when remote."]])
+
+    def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
+        if schema and "a1" in schema["properties"]:
+            gen.enqueue(_side_reply(schema, next(replies)))
+        elif schema:
+            gen.enqueue(FRAME)
+        return type(gen).generate(gen, messages, schema=schema, **kw)
+
+    gen.generate = generate  # type: ignore[method-assign]
+    ans = a.brief(MOTION)
+    side_calls = [c for c in gen.calls if c["schema"] and "a1" in c["schema"]["properties"]]  # type: ignore[operator]
+    assert len(side_calls) == 3 and "only repeated the statement" in side_calls[1]["messages"][1]["content"]
+    assert ans.gates.regenerated == 1 and ans.gates.restating_dropped == 3
+    assert [p.section for p in ans.points].count("for") == 2
