@@ -16,7 +16,7 @@ from .errors import ConfigError, InputError, StoreError
 from .ingest import ingest as _ingest
 from .llm import Generator, OnToken
 from .retrieve import Retriever
-from .store import IndexStore
+from .store import Store
 from .types import Answer, Document, DocumentInfo, IngestReport, Passage
 
 
@@ -31,7 +31,7 @@ class Assistant:
         self.settings = settings or Settings.load(**overrides)
         self._embedder = embedder
         self._generator = generator
-        self._store: IndexStore | None = None
+        self._store: Store | None = None
         self._retriever: Retriever | None = None
 
     # -- components ----------------------------------------------------------
@@ -42,7 +42,7 @@ class Assistant:
             self._embedder = load_embedder(self.settings.embedder, batch_size=self.settings.embed_batch)
         return self._embedder
 
-    def store(self, *, create: bool = False) -> IndexStore:
+    def store(self, *, create: bool = False) -> Store:
         """The index; ``create`` makes an empty one if none exists yet."""
         if self._store is None:
             from .backends import open_store
