@@ -24,7 +24,7 @@ from .history import History, SavedAnswer, mark_changed
 from .ingest import ingest as _ingest
 from .llm import Generator, OnToken
 from .retrieve import Retriever
-from .store import IndexStore, Store, check_index_path
+from .store import Store, check_index_path
 from .types import Answer, Document, DocumentInfo, IngestReport, Passage
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class Assistant:
         self.settings = settings or Settings.load(**overrides)
         self._embedder = embedder
         self._generator = generator
-        self._store: IndexStore | None = None
+        self._store: Store | None = None
         self._retriever: Retriever | None = None
         self._history: History | None = None
         self.last_saved: int | None = None  # history id of the last answer run() saved
@@ -65,7 +65,7 @@ class Assistant:
                                            cache_dir=s.cache_dir, recorded=Store.recorded_embedder(s.index_dir))
         return self._embedder
 
-    def store(self, *, create: bool = False, repair: bool = False) -> IndexStore:
+    def store(self, *, create: bool = False, repair: bool = False) -> Store:
         """The index, checked (see integrity.py); ``create`` makes an empty one if none exists yet.
 
         What a crash left is repaired on open; missing vectors are re-embedded

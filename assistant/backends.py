@@ -15,14 +15,15 @@ assistant process either way. Not handled: choosing backends per request.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from .config import Settings
 from .llm import Generator
-from .store import IndexStore, Store
+from .store import Store
 
 
 def open_store(settings: Settings, *, embedder: str, create: bool = False,
-               index_dir: Path | None = None) -> IndexStore:
+               index_dir: Path | None = None) -> Store:
     """The index: vectors in embedded Chroma, or on the Chroma server from settings."""
     from .remote_store import ChromaServer
 
@@ -35,8 +36,10 @@ def build_generator(settings: Settings) -> Generator:
     if settings.llm_url:
         from .llm_remote import RemoteGenerator
 
-        return RemoteGenerator(settings.llm_url, model=settings.llm_model, api_key=settings.llm_api_key,
-                               n_ctx=settings.n_ctx, timeout=settings.llm_timeout)
+        # name / n_ctx are read-only properties there (resolved from the server): a Generator for readers.
+        return cast(Generator, RemoteGenerator(settings.llm_url, model=settings.llm_model,
+                                               api_key=settings.llm_api_key, n_ctx=settings.n_ctx,
+                                               timeout=settings.llm_timeout))
     from . import models
     from .llm import load_generator
 

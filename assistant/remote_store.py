@@ -44,7 +44,7 @@ class ChromaServer:
     def ssl(self) -> bool:
         return urlsplit(self.url).scheme == "https"
 
-    def auth_settings(self) -> dict[str, str]:
+    def auth_settings(self) -> dict[str, Any]:
         """chromadb client settings for token auth (sent as ``Authorization: Bearer``), when a token is set."""
         if not self.token:
             return {}
