@@ -30,7 +30,6 @@ RESTATE_CLOSE_COSINE = 0.80
 DUPLICATE_MIN_COSINE = 0.92  # claim vs an earlier claim
 STOPWORDS = frozenset("a an and are as at be by can do for from has have in is it its more most not of on or so "
                       "that the their them there they this to was were will with would".split())
-COPY_MIN_OVERLAP = 0.8  # share of a point's words found in its own evidence
 
 _IDS = re.compile(r"[\[(]?\b(?:S|P)\d{1,3}\b[\])]?(?:\s*(?:,|and|&|-|–)\s*[\[(]?\b(?:S|P)\d{1,3}\b[\])]?)*")
 _META = re.compile(
@@ -73,7 +72,10 @@ def words(text: str) -> set[str]:
 
 
 def is_copy(text: str, evidence: Sequence[str]) -> bool:
-    """True when ``text`` is (nearly) only words lifted from its evidence, or nothing at all.
+    """True when ``text`` is nothing (under three words) or a whole evidence sentence near-verbatim.
+
+    A point that quotes part of a sentence and says something with it is kept; one that
+    just repeats a sentence adds nothing to the quote shown under it.
 
     >>> is_copy("Offices cost money!", ["Offices cost money!"])
     True
@@ -83,9 +85,11 @@ def is_copy(text: str, evidence: Sequence[str]) -> bool:
     own = words(text)
     if len(own) < 3:
         return True
-    pool = set().union(*(words(e) for e in evidence)) if evidence else set()
-    return len(own & pool) / len(own) >= COPY_MIN_OVERLAP and any(
-        text.strip().rstrip(".").lower() in e.lower() or len(own - words(e)) <= 1 for e in evidence)
+    for sentence in evidence:
+        theirs = words(sentence)
+        if theirs and len(own - theirs) <= 1 and len(own & theirs) >= 0.8 * len(theirs):
+            return True
+    return False
 
 
 def restates(claim: str, request: str, similarity: float) -> bool:

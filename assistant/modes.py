@@ -238,6 +238,7 @@ def _parse_rebut_frame(ctx: Context, data: dict[str, Any]) -> None:
 
 def _parse_answer(ctx: Context, data: dict[str, Any]) -> None:
     allowed = {s.sid for s in ctx.sentences}
+    copies = ctx.gates.get("copy_dropped", 0)
     for item in _items(data, "points"):
         if not isinstance(item, dict):
             continue
@@ -252,12 +253,19 @@ def _parse_answer(ctx: Context, data: dict[str, Any]) -> None:
             ctx.points.append(Point("answer", text, quotes=quotes))
     gaps = _prose(ctx, data.get("gaps"))
     ctx.prose["gaps"] = (gaps,) if gaps else ()
+    if not ctx.points and ctx.gates.get("copy_dropped", 0) > copies and not ctx.plans.get("answer:retry"):
+        ctx.plans["answer:retry"] = True  # every point was a copy: write the answer once more, with a note
+        ctx.count("regenerated")
+        ctx.plans["rerun"] = "answer"
     ctx.covered = bool(ctx.points)  # covered means: at least one point with verified evidence
     ctx.emit(Draft(tuple(ctx.points)))
 
 
+ASK_RETRY_NOTE = " Your last points only copied sentences: say in your own words what they show."
 ASK = Step("answer", "Writing the answer", prompt="ask", max_tokens=400,
-           schema=lambda ctx: schemas.answer([s.sid for s in ctx.sentences]), parse=_parse_answer)
+           schema=lambda ctx: schemas.answer([s.sid for s in ctx.sentences]),
+           variables=lambda ctx: {"note": ASK_RETRY_NOTE if ctx.plans.get("answer:retry") else ""},
+           parse=_parse_answer)
 
 
 # -- the modes -----------------------------------------------------------------------

@@ -324,6 +324,7 @@ class Store:
     def mark_synced(self) -> None:
         """Stamp the vectors as whole at the current revision (written atomically)."""
         stamp = self.path / "chroma" / "revision"
+        stamp.parent.mkdir(parents=True, exist_ok=True)  # with a Chroma server there is no local chroma/ yet
         tmp = stamp.with_suffix(".tmp")
         tmp.write_text(str(self.revision))
         os.replace(tmp, stamp)

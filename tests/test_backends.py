@@ -150,7 +150,8 @@ def test_brief_through_a_plain_server_is_verified_and_carries_the_notices(tmp_pa
                         "clashes": [], "gaps": []})
     a = Assistant(Settings.load(index_dir=tmp_path / "ix"), embedder=FakeEmbedder(), generator=remote(Scripted(reply)))
     a.ingest([SEEDS], show_progress=False)
-    ans = a.brief("Remote work makes companies more productive", k=3)
+    # The one-call path: one scripted reply is one whole brief (the staged path's steps are covered in-process).
+    ans = a.brief("Remote work makes companies more productive", k=3, one_call=True)
     assert [q.verified for q in ans.quotes] == [True, False]  # the invented id is dropped, as in-process
     good = ans.quotes[0]
     assert a.document(good.doc_id).text[good.start:good.end] == good.text

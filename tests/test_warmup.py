@@ -83,7 +83,7 @@ def test_first_request_after_warm_up_reads_fewer_prompt_tokens(seeded_assistant:
     a = Assistant(seeded_assistant.settings, embedder=real_embedder, generator=warm_gen)
     a.warm_up()
     assert a.warm_error is None and set(a.warm_seconds) == {"embedder", "index", "model", "system prefix"}
-    assert a.retriever._lexical is not None  # BM25 built before the first request
+    assert a.store().lexical.count() > 0  # the persistent lexical index is open and filled before the first request
     a.ask(question, max_tokens=8)
     cold, warm = cold_gen.generations[0], warm_gen.generations[0]
     assert cold.prompt_tokens == warm.prompt_tokens
