@@ -315,16 +315,21 @@ class Store:
         """Cheap check on open: vectors stamped with the current revision, and as many as promised."""
         return self.synced_revision() == self.revision and self._col.count() == self.chunk_count()
 
+    @property
+    def _stamp(self) -> Path:
+        """Where the vectors' revision stamp lives: in the embedded Chroma folder, else beside the rows."""
+        embedded = self.path / "chroma"
+        return embedded / "revision" if embedded.is_dir() else self.path / "vectors.revision"
+
     def synced_revision(self) -> int:
         try:
-            return int((self.path / "chroma" / "revision").read_text().strip())
+            return int(self._stamp.read_text().strip())
         except (OSError, ValueError):
             return -1
 
     def mark_synced(self) -> None:
         """Stamp the vectors as whole at the current revision (written atomically)."""
-        stamp = self.path / "chroma" / "revision"
-        stamp.parent.mkdir(parents=True, exist_ok=True)  # with a Chroma server there is no local chroma/ yet
+        stamp = self._stamp
         tmp = stamp.with_suffix(".tmp")
         tmp.write_text(str(self.revision))
         os.replace(tmp, stamp)

@@ -48,11 +48,16 @@ class SlowWarm(FakeGenerator):
     """Scripted replies; ``warm`` takes a while, like a real model reading the rules."""
 
     def __init__(self) -> None:
+        import threading
+
         super().__init__()
         self.warmed: list[dict[str, str]] = []
+        self.release = threading.Event()  # a test holds the warm-up here to look at the page meanwhile
+        self.release.set()
 
     def warm(self, messages: list[dict[str, str]]) -> int:
         time.sleep(0.6)
+        self.release.wait(30)
         self.warmed = messages
         return 1
 
@@ -110,11 +115,14 @@ def test_warm_up_failure_is_shown_and_requests_still_say_why(tmp_path: Path) -> 
 
 
 def test_page_has_a_status_line_and_an_emoji_font(seeded_assistant: Assistant, real_embedder) -> None:
-    a = Assistant(seeded_assistant.settings, embedder=real_embedder, generator=SlowWarm())
+    model = SlowWarm()
+    model.release.clear()
+    a = Assistant(seeded_assistant.settings, embedder=real_embedder, generator=model)
     a.warm_up(background=True)
     app = build_app(a)
     status = [b for b in app.blocks.values() if getattr(b, "elem_id", None) == "status"]
     assert len(status) == 1 and "Loading model" in status[0].value
+    model.release.set()
     a.search("offices", 1)  # waits for the warm-up
     assert warm_status(a) == "✓ Ready"
     assert "Noto Color Emoji" in FONTS and FONTS.index("Noto Color Emoji") > FONTS.index("sans-serif")
