@@ -108,6 +108,9 @@ def assemble(ctx: Context, retrieval_ms: float, started: float) -> Answer:
                       generation_s=sum(g.total_s - g.ttft_s for g in gens),
                       total_ms=(time.perf_counter() - started) * 1000)
     points = tuple(ctx.points)
+    if ctx.mode in ("steelman", "rebut") and ctx.covered and not any(p.verified_quotes for p in points):
+        ctx.covered = False  # like ask: an answer with no grounded point is no answer
+        ctx.notices.append("No argument could be grounded in the sources for this request.")
     notices = ctx.notices + balance_notices(ctx.mode, points, ctx.covered)
     gate_counts = Gates(**ctx.gates, evidence_reused=reused(points))
     return Answer(ctx.mode, ctx.request, ctx.generator.name, tuple(ctx.passages), points,
