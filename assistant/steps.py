@@ -12,7 +12,6 @@ plain function of the context. Not handled: steps that run in parallel
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,8 +117,3 @@ def write(step: Step, ctx: Context, *, max_tokens: int | None = None) -> dict[st
         ctx.notices.append(f"The model's output for '{step.label}' could not be read.")
     step.parse(ctx, data)
     return data
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    started = time.perf_counter()
-    return fn(), time.perf_counter() - started

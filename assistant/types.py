@@ -179,7 +179,6 @@ class Gates:
     ids_in_prose_repaired: int = 0  # prose fields that named sentence / passage ids or "the sources"
     copy_dropped: int = 0  # points whose text was only ids or a copy of their evidence
     evidence_reused: int = 0  # evidence sentences cited by more than one point (0 by construction)
-    off_side_evidence_dropped: int = 0  # quotes whose stance contradicts the side they were filed under
     regenerated: int = 0  # steps run again after a gate rejected their output
 
 
