@@ -10,11 +10,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
-def default_assistant(seeded_index, real_embedder) -> Assistant:  # type: ignore[no-untyped-def]
+def default_assistant(seeded_index, real_embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The default model on a private copy of the seeded index: its answers go to that copy's history."""
+    import shutil
+
     from assistant import Settings
 
-    a = Assistant(Settings.load(index_dir=seeded_index, model="default", temperature=0.0), embedder=real_embedder)
-    return a
+    index = tmp_path_factory.mktemp("smoke") / "index"
+    shutil.copytree(seeded_index, index)
+    a = Assistant(Settings.load(index_dir=index, model="default", temperature=0.0), embedder=real_embedder)
+    yield a
+    a.close()
 
 
 def _all_verified(a: Assistant, ans, *, may_refuse: bool = False) -> None:  # type: ignore[no-untyped-def]
