@@ -8,7 +8,9 @@ Each gate counts what it caught (``Context.count``), so ``--json`` and
 - ``ids_in_prose_repaired``: prose that names sentence or passage ids or
   talks about "the sources" instead of making the point (the ids are cut;
   what is left is kept if it still says something);
-- ``copy_dropped``: a point that is only ids, or only a copy of its evidence.
+- ``copy_dropped``: a point that is only ids; in ``ask``, an answer made only of copies of its
+  evidence (it is written once more);
+- ``ungrounded_dropped``: a tag that shares too few words with the sentences it tags.
 
 Similarity is cosine between the embedder's unit vectors (the same
 all-MiniLM-L6-v2 that retrieves); the thresholds were set on the seeds
@@ -92,6 +94,31 @@ def is_copy(text: str, evidence: Sequence[str]) -> bool:
     return False
 
 
+GROUNDED_MIN_SHARE = 0.4  # of a tag's content words (by their first five letters) found in its group
+
+
+def grounded(tag: str, evidence: Sequence[str]) -> bool:
+    """Whether a tag says what its evidence says: enough of its content words occur in it.
+
+    A tag that shares almost no words with the sentences it tags was made up (on the seeds,
+    the 1.5B model once tagged sentences about office interruptions with the prompt's example,
+    "Home working removes the daily commute").
+
+    >>> grounded("AI tools keep improving", ["As more money gets pumped into AI, tools will get better."])
+    True
+    >>> grounded("Home working removes the daily commute", ["Home environments transform AI."])
+    False
+    """
+    def stems(text: str) -> set[str]:
+        return {w[:5] for w in words(text) - STOPWORDS}
+
+    own = stems(tag)
+    if not own:
+        return False
+    theirs = set().union(*(stems(e) for e in evidence)) if evidence else set()
+    return len(own & theirs) >= GROUNDED_MIN_SHARE * len(own)
+
+
 def restates(claim: str, request: str, similarity: float) -> bool:
     """Near-identical, or close and adding at most one content word of its own.
 
@@ -111,16 +138,18 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
 class ClaimFilter:
     """Accepts claims one by one; rejects restatements of the request and near-duplicates."""
 
-    def __init__(self, request: str, embed: Callable[[list[str]], list[list[float]]]) -> None:
+    def __init__(self, request: str, embed: Callable[[list[str]], list[list[float]]],
+                 also: Sequence[str] = ()) -> None:
+        """``also``: other statements a claim may not merely restate (the other side's statement)."""
         self._embed = embed
-        self._request_text = request
-        self._request = embed([request])[0]
+        self._texts = [request, *also]
+        self._vecs = embed(self._texts)
         self._seen: list[list[float]] = []
 
     def check(self, claim: str) -> str:
         """'' if the claim may stay, else the gate that rejects it."""
         vec = self._embed([claim])[0]
-        if restates(claim, self._request_text, cosine(vec, self._request)):
+        if any(restates(claim, text, cosine(vec, v)) for text, v in zip(self._texts, self._vecs, strict=True)):
             return "restating_dropped"
         if any(cosine(vec, v) >= DUPLICATE_MIN_COSINE for v in self._seen):
             return "duplicate_dropped"

@@ -3,13 +3,17 @@
 Shared by the staged modes (``modes.py``) and the one-call path
 (``oneshot.py``). A mode retrieves with several queries fused by reciprocal
 rank ("for", "against", ...) so evidence for both sides reaches the model.
-Not handled: query expansion by the model.
+Given the other side's statement (``counter.py``), a two-sided mode instead
+takes passages in turn from the request's ranking and the counter's: fused
+ranks favour passages both queries find, which are the request's own side,
+and on the seeds left every passage of the case against out of a brief.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
+from itertools import zip_longest
 
 from .errors import InputError
 from .retrieve import RRF_K, Retriever
@@ -48,8 +52,15 @@ def clean_request(mode: str, text: str) -> Request:
 
 
 def gather(mode: str, text: str, retriever: Retriever, k: int, *,
-           doc_ids: Collection[str] | None = None) -> list[Passage]:
-    """Passages for a mode: several queries fused by reciprocal rank, best ``k`` kept."""
+           doc_ids: Collection[str] | None = None, counter: str | None = None) -> list[Passage]:
+    """Passages for a mode: several queries fused by reciprocal rank, best ``k`` kept.
+
+    With ``counter`` (the other side's statement) the request's and the counter's rankings
+    take turns, so at least half of the ``k`` come from each side's own search.
+    """
+    if counter:
+        scope = {"doc_ids": doc_ids} if doc_ids else {}
+        return alternate([retriever.search(text, k, **scope), retriever.search(counter, k, **scope)], k)
     scores: dict[str, float] = {}
     best: dict[str, Passage] = {}
     for template in QUERIES[mode]:
@@ -61,6 +72,18 @@ def gather(mode: str, text: str, retriever: Retriever, k: int, *,
                 best[cid] = p
     order = sorted(scores, key=lambda c: (-scores[c], c))[:k]
     return [replace(best[c], score=scores[c], rank=i) for i, c in enumerate(order, 1)]
+
+
+def alternate(rankings: Sequence[Sequence[Passage]], k: int) -> list[Passage]:
+    """Up to ``k`` distinct passages taken from each ranking in turn, renumbered."""
+    seen: set[str] = set()
+    out: list[Passage] = []
+    for row in zip_longest(*rankings):
+        for p in row:
+            if p is not None and p.chunk.chunk_id not in seen and len(out) < k:
+                seen.add(p.chunk.chunk_id)
+                out.append(replace(p, rank=len(out) + 1))
+    return out
 
 
 def top_dense(passages: Sequence[Passage]) -> float:

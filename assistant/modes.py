@@ -32,8 +32,9 @@ MIN_SCORE = {"ask": 0.30, "brief": 0.0, "steelman": 0.30, "rebut": 0.30}
 # Sentences shown to the model at most (the most relevant to the request are kept).
 MAX_SENTENCES = {"ask": 14, "brief": 16, "steelman": 16, "rebut": 16}
 SIDE_WORDS = {"support": ("FOR", "supports"), "oppose": ("AGAINST", "opposes")}
-RETRY_NOTE = ("\n- Your last claims only repeated the statement. Each claim must name what its own sentences "
-              "say (a fact, a cause, a consequence), not whether the statement is true.")
+RETRY_NOTE = (" Your last tags did not say what their sentences say: each tag must state, in the sentences' "
+              "own terms, the fact, cause or consequence they give, not whether the statement debated is true.")
+REWRITE_GATES = ("restating_dropped", "duplicate_dropped", "ungrounded_dropped")  # all of a side's tags: write again
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Mode:
 def _label_stance(ctx: Context) -> None:
     method = ctx.plans.get("stance_method") or stance.DEFAULT_METHOD
     ctx.stances = stance.label(ctx.generator, ctx.messages, lambda r: ctx.task("stance", request=r), ctx.request,
-                               ctx.sentences, method=method,
+                               ctx.sentences, method=method, opposite=ctx.counter or None,
                                on_progress=lambda done, total: ctx.emit(Progress("stance", done, total)))
     counts = {lab: sum(st.label == lab for st in ctx.stances.values()) for lab in stance.LABELS}
     ctx.plans["stance_counts"] = counts
@@ -95,7 +96,7 @@ def _quotes(ctx: Context, ids: object, allowed: set[str]) -> tuple[Quote, ...]:
 
 def _claim_filter(ctx: Context) -> ClaimFilter:
     if "claims" not in ctx.plans:
-        ctx.plans["claims"] = ClaimFilter(ctx.request, ctx.embed)
+        ctx.plans["claims"] = ClaimFilter(ctx.request, ctx.embed, also=(ctx.counter,) if ctx.counter else ())
     return ctx.plans["claims"]
 
 
@@ -111,7 +112,6 @@ def _prose(ctx: Context, text: object) -> str:
 
 def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUMENTS) -> Step:
     """Arguments on one side: evidence groups chosen by code, words by the model."""
-    word, verb = SIDE_WORDS[side]
 
     def schema(ctx: Context) -> dict[str, Any] | None:
         found = groups(ctx, side, n)
@@ -121,11 +121,11 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
     def variables(ctx: Context) -> dict[str, str]:
         found = ctx.plans[name]
         note = RETRY_NOTE if ctx.plans.get(f"{name}:retry") else ""
-        return {"side": word, "verb": verb, "groups": _group_lines(found), "note": note}
+        return {"groups": _group_lines(found), "note": note}
 
     def parse(ctx: Context, data: dict[str, Any]) -> None:
         before = len(ctx.points)
-        restated = ctx.gates.get("restating_dropped", 0) + ctx.gates.get("duplicate_dropped", 0)
+        restated = sum(ctx.gates.get(g, 0) for g in REWRITE_GATES)
         for i, g in enumerate(ctx.plans[name], 1):
             item = data.get(f"a{i}")
             if not isinstance(item, dict):
@@ -133,21 +133,26 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
             claim, reasoning = _prose(ctx, item.get("claim")), _prose(ctx, item.get("reasoning"))
             # A tag may echo its card's own words (debaters do); only a claim that was nothing but ids
             # or "the sources" talk is dropped here. Restating the request or another claim is not allowed.
-            rejected = "copy_dropped" if not claim else _claim_filter(ctx).check(claim)
+            if not claim:
+                rejected = "copy_dropped"
+            elif not gates.grounded(claim, [s.text for s in g]):
+                rejected = "ungrounded_dropped"
+            else:
+                rejected = _claim_filter(ctx).check(claim)
             if rejected:
                 ctx.count(rejected)
                 continue
             quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
             if quotes:
                 ctx.points.append(Point(section, claim, reasoning, quotes))
-        dropped = ctx.gates.get("restating_dropped", 0) + ctx.gates.get("duplicate_dropped", 0) - restated
+        dropped = sum(ctx.gates.get(g, 0) for g in REWRITE_GATES) - restated
         if len(ctx.points) == before and dropped and not ctx.plans.get(f"{name}:retry"):
             ctx.plans[f"{name}:retry"] = True  # every claim only restated: write this side once more
             ctx.count("regenerated")
             ctx.plans["rerun"] = name
         ctx.emit(Draft(tuple(ctx.points)))
 
-    return Step(name, label, prompt="side", max_tokens=110 * n, schema=schema, variables=variables, parse=parse)
+    return Step(name, label, prompt="side", max_tokens=60 * n, schema=schema, variables=variables, parse=parse)
 
 
 def coverage_step(primary: str, message: str) -> Step:
@@ -237,26 +242,33 @@ def _parse_rebut_frame(ctx: Context, data: dict[str, Any]) -> None:
 
 
 def _parse_answer(ctx: Context, data: dict[str, Any]) -> None:
+    """Points with verified evidence. A point that is only ids is dropped; one that copies its
+    evidence sentence is kept (it answers, and its quote verifies: on the gold set dropping such
+    copies threw away correct answers such as "The biggest is a lack of investment by businesses"),
+    but an answer made only of copies is written once more, asking for the model's own words."""
     allowed = {s.sid for s in ctx.sentences}
-    copies = ctx.gates.get("copy_dropped", 0)
+    kept: list[tuple[Point, bool]] = []
     for item in _items(data, "points"):
         if not isinstance(item, dict):
             continue
         text = _prose(ctx, item.get("text"))
-        evidence = [ctx.by_id[i].text for i in item.get("evidence") or [] if i in ctx.by_id]
-        if not text or gates.is_copy(text, evidence):
+        if not text:
             ctx.count("copy_dropped")
             continue
+        evidence = [ctx.by_id[i].text for i in item.get("evidence") or [] if i in ctx.by_id]
         ctx.used.clear()  # an answer's points may share evidence: reuse is a brief's problem
         quotes = _quotes(ctx, item.get("evidence"), allowed)
         if any(q.verified for q in quotes):
-            ctx.points.append(Point("answer", text, quotes=quotes))
+            kept.append((Point("answer", text, quotes=quotes), gates.is_copy(text, evidence)))
     gaps = _prose(ctx, data.get("gaps"))
     ctx.prose["gaps"] = (gaps,) if gaps else ()
-    if not ctx.points and ctx.gates.get("copy_dropped", 0) > copies and not ctx.plans.get("answer:retry"):
+    if kept and all(copy for _, copy in kept) and not ctx.plans.get("answer:retry"):
+        ctx.count("copy_dropped", len(kept))
         ctx.plans["answer:retry"] = True  # every point was a copy: write the answer once more, with a note
         ctx.count("regenerated")
         ctx.plans["rerun"] = "answer"
+        return
+    ctx.points.extend(p for p, _ in kept)
     ctx.covered = bool(ctx.points)  # covered means: at least one point with verified evidence
     ctx.emit(Draft(tuple(ctx.points)))
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from .cite import number_sentences, renumber
+from .counter import opposite
 from .events import Event, Finished, SourcesFound, Token
 from .gates import cosine
 from .gather import QUERIES, Request, clean_request, gather, top_dense
@@ -27,6 +28,7 @@ from .steps import Context, run_steps
 from .store import Store
 from .types import Answer, Gates, Passage, Point, Sentence, Timings
 
+TWO_SIDED = ("brief", "steelman", "rebut")  # modes that argue both sides: they get the counter statement
 TASK_RESERVE = 260  # tokens kept free for the longest step task
 OUTPUT_RESERVE = 400  # and for its answer
 
@@ -47,21 +49,30 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
             on_event(event)
 
     found = list(passages) if passages is not None else gather(mode, req.text, retriever, k, doc_ids=doc_ids)
-    retrieval_ms = (time.perf_counter() - started) * 1000
-    emit(SourcesFound(tuple(found)))
     if not found or (passages is None and top_dense(found) < MIN_SCORE[mode]):
+        retrieval_ms = (time.perf_counter() - started) * 1000
+        emit(SourcesFound(tuple(found)))
         answer = not_covered(req, generator.name, found, retrieval_ms)
         emit(Finished(answer))
         return answer
+    counter = ""
+    if mode in TWO_SIDED:  # the other side's statement: retrieval, stance and the AGAINST step use it
+        counter = opposite(generator, prompts_dir, req.text) or ""
+        if counter and passages is None:
+            found = gather(mode, req.text, retriever, k, doc_ids=doc_ids, counter=counter)
+    retrieval_ms = (time.perf_counter() - started) * 1000
+    emit(SourcesFound(tuple(found)))
     embed = retriever.embedder.embed
     kept, screened = screen(number_sentences(found))  # sources are material, never instructions
     if not kept:  # nothing left that the model may read or cite
         answer = not_covered(req, generator.name, found, retrieval_ms, extra=tuple(screened))
         emit(Finished(answer))
         return answer
-    sentences = select(kept, [q.format(r=req.text) for q in QUERIES[mode]], embed, MAX_SENTENCES[mode])
+    sentences = select(kept, [q.format(r=req.text) for q in QUERIES[mode]], embed, MAX_SENTENCES[mode],
+                       sides=(req.text, counter) if counter else ())
     ctx = Context(mode, req.text, found, sentences, generator, prompts_dir, temperature, emit, embed,
-                  lambda doc_id: store.document(doc_id).text, notices=list(req.notices) + screened)
+                  lambda doc_id: store.document(doc_id).text, counter=counter,
+                  notices=list(req.notices) + screened)
     ctx.plans["stance_method"] = stance_method
     fit(ctx)
     run_steps(MODES[mode].steps, ctx, max_tokens=max_tokens)
@@ -71,12 +82,24 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
 
 
 def select(sentences: list[Sentence], queries: list[str], embed: Callable[[list[str]], list[list[float]]],
-           limit: int) -> list[Sentence]:
-    """The ``limit`` sentences most similar to any of ``queries``, in their original order, renumbered."""
+           limit: int, *, sides: Sequence[str] = ()) -> list[Sentence]:
+    """The ``limit`` sentences most similar to any of ``queries``, in their original order, renumbered.
+
+    With ``sides`` (the request and the other side's statement) the sentences nearest each
+    side are taken in turn, so neither side's evidence is cut for the other's.
+    """
     if len(sentences) <= limit:
         return sentences
-    qv = embed(queries)
     sv = embed([s.text for s in sentences])
+    if sides:
+        rankings = [sorted(range(len(sentences)), key=lambda i, q=q: -cosine(sv[i], q)) for q in embed(list(sides))]
+        chosen: dict[int, None] = {}
+        for row in zip(*rankings, strict=True):
+            for i in row:
+                if len(chosen) < limit:
+                    chosen.setdefault(i)
+        return renumber([sentences[i] for i in sorted(chosen)])
+    qv = embed(queries)
     score = [max(cosine(v, q) for q in qv) for v in sv]
     keep = sorted(sorted(range(len(sentences)), key=lambda i: -score[i])[:limit])
     return renumber([sentences[i] for i in keep])

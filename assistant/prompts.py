@@ -30,6 +30,11 @@ def load(prompts_dir: Path, name: str) -> str:
     return _read(path, path.stat().st_mtime_ns)
 
 
+def placeholders(prompts_dir: Path, name: str) -> set[str]:
+    """The variables a template uses."""
+    return set(_PLACEHOLDER.findall(load(prompts_dir, name)))
+
+
 def render(prompts_dir: Path, name: str, **values: str) -> str:
     """Fill a template; every placeholder must be given, and nothing else.
 

@@ -84,7 +84,7 @@ def arguments(groups: Sequence[Sequence[str]]) -> Schema:
 
     Disjoint enums make evidence reuse across arguments impossible by construction.
     """
-    return _obj(**{f"a{i}": _obj(claim=STEP_CLAIM, reasoning=STEP_REASONING, evidence=_ids(g))
+    return _obj(**{f"a{i}": _obj(evidence=_ids(g), claim=STEP_CLAIM)
                    for i, g in enumerate(groups, 1)})
 
 

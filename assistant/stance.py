@@ -72,8 +72,12 @@ def negate(request: str) -> str:
 
 def label(generator: Generator, messages: Messages, task: Callable[[str], str], request: str,
           sentences: Sequence[Sentence], *, method: str = DEFAULT_METHOD, temperature: float = 0.0,
-          on_progress: Callable[[int, int], None] | None = None) -> dict[str, Stance]:
-    """Stance of every sentence towards ``request``; ``task(request)`` renders the stance prompt."""
+          on_progress: Callable[[int, int], None] | None = None, opposite: str | None = None) -> dict[str, Stance]:
+    """Stance of every sentence towards ``request``; ``task(request)`` renders the stance prompt.
+
+    ``opposite`` (the other side's statement, ``counter.py``) replaces the plain negation in
+    the symmetric method.
+    """
     if not sentences:
         return {}
     if method != "call" and not hasattr(generator, "label_logprobs"):
@@ -89,7 +93,8 @@ def label(generator: Generator, messages: Messages, task: Callable[[str], str], 
     forward = logprob_scores(generator, messages(task(request)), sentences, progress(0))
     if method == "logprob":
         return calibrate(forward)
-    backward = logprob_scores(generator, messages(task(negate(request))), sentences, progress(len(sentences)))
+    backward = logprob_scores(generator, messages(task(opposite or negate(request))), sentences,
+                              progress(len(sentences)))
     return calibrate(symmetric(forward, backward))
 
 

@@ -42,6 +42,7 @@ class Context:
     emit: Emit
     embed: Callable[[list[str]], list[list[float]]]  # for the gates' similarity checks
     doc_text: Callable[[str], str]  # doc_id -> stored text, for verification
+    counter: str = ""  # the other side's statement (counter.py); "" when the model gave none
     stances: dict[str, Stance] = field(default_factory=dict)
     points: list[Point] = field(default_factory=list)
     prose: dict[str, Any] = field(default_factory=dict)  # typed Answer fields: key_terms, clashes, gaps, ...
@@ -107,7 +108,9 @@ def write(step: Step, ctx: Context, *, max_tokens: int | None = None) -> dict[st
         return None
     ctx.emit(StepStarted(step.name, step.label))
     values = step.variables(ctx) if step.variables else {}
-    messages = ctx.messages(ctx.task(step.prompt, request=ctx.request, **values))
+    if "request" in prompts.placeholders(ctx.prompts_dir, step.prompt):  # a task may leave the request out
+        values = {"request": ctx.request, **values}
+    messages = ctx.messages(ctx.task(step.prompt, **values))
     budget = min(step.max_tokens, max_tokens) if max_tokens else step.max_tokens
     gen = ctx.generator.generate(messages, schema=schema, max_tokens=budget, temperature=ctx.temperature,
                                  on_token=lambda piece: ctx.emit(Token(step.name, piece)))

@@ -177,7 +177,8 @@ class Gates:
     restating_dropped: int = 0  # claims too close to the request
     duplicate_dropped: int = 0  # claims too close to an earlier claim
     ids_in_prose_repaired: int = 0  # prose fields that named sentence / passage ids or "the sources"
-    copy_dropped: int = 0  # points whose text was only ids or a copy of their evidence
+    copy_dropped: int = 0  # points that were only ids; ask answers made only of copies (rewritten)
+    ungrounded_dropped: int = 0  # tags sharing too few words with the sentences they tag
     evidence_reused: int = 0  # evidence sentences cited by more than one point (0 by construction)
     regenerated: int = 0  # steps run again after a gate rejected their output
 

@@ -44,9 +44,20 @@ def _sentences(call: dict) -> dict[str, str]:  # type: ignore[type-arg]
 def _side_reply(schema: dict, claims: list[str], evidence: str = "first") -> dict:  # type: ignore[type-arg]
     out = {}
     for (key, ids), claim in zip(_enums(schema).items(), claims, strict=False):
-        out[key] = {"claim": claim, "reasoning": "Because the evidence shows it.",
-                    "evidence": ids[:1] if evidence == "first" else evidence}
+        out[key] = {"evidence": ids[:1] if evidence == "first" else evidence, "claim": claim}
     return out
+
+
+def _tags(schema: dict, messages: list[dict[str, str]]) -> list[str]:  # type: ignore[type-arg]
+    """Tags a careful model would write: the words of each group's first sentence."""
+    quoted = dict(re.findall(r'(S\d+) "([^"]*)"', messages[-1]["content"]))
+    return [" ".join(quoted[ids[0]].split()[:12]) for ids in _enums(schema).values()]
+
+
+@pytest.fixture
+def any_tag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests of the other gates: scripted tags need not share words with their sentences."""
+    monkeypatch.setattr("assistant.gates.grounded", lambda tag, evidence: True)
 
 
 FRAME = {"key_terms": [{"term": "productive", "definition": "more output per hour worked"}],
@@ -55,16 +66,10 @@ FRAME = {"key_terms": [{"term": "productive", "definition": "more output per hou
 
 def test_brief_sides_come_from_stance_and_evidence_is_never_reused(staged) -> None:  # type: ignore[no-untyped-def]
     a, gen = staged
-    replies = iter([
-        ["Working from home lets staff focus on deep work.", "Autonomy at home turns AI tools into output gains.",
-         "Flexible schedules keep parents in the workforce."],
-        ["Remote junior staff miss the training they need.", "Firms can send remote jobs offshore.",
-         "Distractions at home cut the hours actually worked."],
-    ])
 
     def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
         if schema and "a1" in schema["properties"]:
-            gen.enqueue(_side_reply(schema, next(replies)))
+            gen.enqueue(_side_reply(schema, _tags(schema, messages)))
         elif schema:
             gen.enqueue(FRAME)
         return type(gen).generate(gen, messages, schema=schema, **kw)
@@ -92,13 +97,14 @@ def test_every_step_shares_the_sources_prefix(staged) -> None:  # type: ignore[n
     for _ in range(3):
         gen.enqueue({})
     a.brief(MOTION)
-    bodies = [c["messages"][1]["content"] for c in gen.calls]  # type: ignore[index]
+    bodies = [c["messages"][1]["content"] for c in gen.calls  # type: ignore[index]
+              if not c["messages"][1]["content"].startswith("TASK: Write the opposite")]  # type: ignore[index]
     prefix = bodies[0][: bodies[0].index("TASK:")]
     assert len(bodies) >= 2 and all(b.startswith(prefix) for b in bodies) and len(prefix) > 500
     assert all(c["messages"][0] == gen.calls[0]["messages"][0] for c in gen.calls)  # type: ignore[index]
 
 
-def test_gates_drop_restated_duplicate_and_id_talk(staged) -> None:  # type: ignore[no-untyped-def]
+def test_gates_drop_restated_duplicate_and_id_talk(staged, any_tag) -> None:  # type: ignore[no-untyped-def]
     a, gen = staged
     replies = iter([
         [MOTION + ".", "Home working lets staff focus (S3, S4).", "Home working lets staff focus."],
@@ -124,7 +130,7 @@ def test_gates_drop_restated_duplicate_and_id_talk(staged) -> None:  # type: ign
     assert any("only one side" in n for n in ans.notices)
 
 
-def test_off_group_and_reused_ids_from_a_model_that_ignores_the_grammar(staged) -> None:  # type: ignore[no-untyped-def]
+def test_off_group_and_reused_ids_from_a_model_that_ignores_the_grammar(staged, any_tag) -> None:  # type: ignore[no-untyped-def]
     a, gen = staged
 
     def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
@@ -165,7 +171,7 @@ def test_off_topic_claim_is_not_addressed_without_calling_the_model(staged) -> N
     assert gen.calls == [] and gen.scored == []
 
 
-def test_ask_covered_follows_verified_points_and_copies_are_rejected(staged) -> None:  # type: ignore[no-untyped-def]
+def test_ask_covered_follows_verified_points_ids_only_is_dropped_and_a_copy_kept_beside_own_words(staged) -> None:  # type: ignore[no-untyped-def]
     a, gen = staged
 
     def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
@@ -179,8 +185,26 @@ def test_ask_covered_follows_verified_points_and_copies_are_rejected(staged) -> 
 
     gen.generate = generate  # type: ignore[method-assign]
     ans = a.ask("Does working from home hurt productivity?")
-    assert [p.text for p in ans.points] == ["Home working raised output in the studies cited."]
-    assert ans.covered and ans.gates.copy_dropped == 2
+    assert [p.text for p in ans.points][1:] == ["Home working raised output in the studies cited."]
+    assert len(ans.points) == 2 and ans.covered and ans.gates.copy_dropped == 1 and ans.gates.regenerated == 0
+
+
+def test_ask_answer_made_only_of_copies_is_written_once_more(staged) -> None:  # type: ignore[no-untyped-def]
+    a, gen = staged
+    replies = iter(["copy", "copy"])
+
+    def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
+        ids = schema["properties"]["points"]["items"]["properties"]["evidence"]["items"]["enum"]
+        text = _sentences({"messages": messages})
+        next(replies)
+        gen.enqueue({"points": [{"text": text[ids[0]], "evidence": ids[:1]}], "gaps": ""})
+        return type(gen).generate(gen, messages, schema=schema, **kw)
+
+    gen.generate = generate  # type: ignore[method-assign]
+    ans = a.ask("Does working from home hurt productivity?")
+    asks = [c for c in gen.calls if c["schema"]]
+    assert len(asks) == 2 and "only copied sentences" in asks[1]["messages"][1]["content"]  # type: ignore[index]
+    assert ans.gates.regenerated == 1 and ans.covered and len(ans.points) == 1  # the copy stands the second time
 
 
 def test_ask_with_no_points_is_not_covered(staged) -> None:  # type: ignore[no-untyped-def]
@@ -208,10 +232,10 @@ def test_closing_the_stream_stops_the_request(staged) -> None:  # type: ignore[n
     first = next(stream)
     assert isinstance(first, SourcesFound)
     stream.close()  # what the page does on Stop
-    assert len(gen.calls) == 0  # it never got past the stance step
+    assert all(c["schema"] is None for c in gen.calls)  # past the counter statement, never to a write step
 
 
-def test_a_side_whose_claims_all_restate_the_motion_is_written_once_more(staged) -> None:  # type: ignore[no-untyped-def]
+def test_a_side_whose_claims_all_restate_the_motion_is_written_once_more(staged, any_tag) -> None:  # type: ignore[no-untyped-def]
     a, gen = staged
     replies = iter([[MOTION + ".", MOTION + " indeed.", MOTION + "!"],
                     ["Working from home lets staff focus on deep work.", "Autonomy turns AI tools into output."],
@@ -227,6 +251,26 @@ def test_a_side_whose_claims_all_restate_the_motion_is_written_once_more(staged)
     gen.generate = generate  # type: ignore[method-assign]
     ans = a.brief(MOTION)
     side_calls = [c for c in gen.calls if c["schema"] and "a1" in c["schema"]["properties"]]  # type: ignore[operator]
-    assert len(side_calls) == 3 and "only repeated the statement" in side_calls[1]["messages"][1]["content"]
+    assert len(side_calls) == 3 and "did not say what their sentences say" in side_calls[1]["messages"][1]["content"]
     assert ans.gates.regenerated == 1 and ans.gates.restating_dropped == 3
     assert [p.section for p in ans.points].count("for") == 2
+
+
+def test_tags_that_do_not_say_what_their_sentences_say_are_dropped_then_rewritten(staged) -> None:  # type: ignore[no-untyped-def]
+    a, gen = staged
+    made_up = ["Home working removes the daily commute.", "Cats prefer warm laptops.", "Quarterly rents fell."]
+    calls = iter(["made up", "careful", "careful", "careful"])
+
+    def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
+        if schema and "a1" in schema["properties"]:
+            tags = made_up if next(calls) == "made up" else _tags(schema, messages)
+            gen.enqueue(_side_reply(schema, tags))
+        elif schema:
+            gen.enqueue(FRAME)
+        return type(gen).generate(gen, messages, schema=schema, **kw)
+
+    gen.generate = generate  # type: ignore[method-assign]
+    ans = a.brief(MOTION)
+    assert ans.gates.ungrounded_dropped >= 2 and ans.gates.regenerated == 1
+    assert not {p.text for p in ans.points} & set(made_up)
+    assert any(p.section == "for" and p.verified_quotes for p in ans.points)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,12 +23,12 @@ class CitingGenerator(FakeGenerator):
     """Answers every step (or the one-call path) with the first sentence ids it was given, in its shape."""
 
     def generate(self, messages, *, schema=None, max_tokens=512, temperature=0.2, on_token=None):  # type: ignore[no-untyped-def]
-        self.enqueue(_reply(schema or {}, len(self.calls)))
+        self.enqueue(_reply(schema or {}, len(self.calls), messages[-1]["content"] if messages else ""))
         return super().generate(messages, schema=schema, max_tokens=max_tokens, temperature=temperature,
                                 on_token=on_token)
 
 
-def _reply(schema: dict[str, Any], call: int = 0) -> dict[str, Any]:
+def _reply(schema: dict[str, Any], call: int = 0, task: str = "") -> dict[str, Any]:
     props = schema.get("properties", {})
     ids = _ids(schema)
     ev = ids[:2]
@@ -41,9 +42,10 @@ def _reply(schema: dict[str, Any], call: int = 0) -> dict[str, Any]:
                 out[key] = {"objection": CLAIMS[(3 * call + n) % len(CLAIMS)], "evidence": enum[:1],
                             "reply": "A reply that answers it.",
                             **({"reply_evidence": []} if "reply_evidence" in item["properties"] else {})}
-            else:
-                out[key] = {"claim": CLAIMS[(3 * call + n) % len(CLAIMS)], "reasoning": "Because the evidence says so.",
-                            "evidence": enum[:1]}
+            else:  # a tag in the words of the sentence it tags (the grounding gate drops any other)
+                quoted = dict(re.findall(r'(S\d+) "([^"]*)"', task))
+                tag = " ".join(quoted.get(enum[0], CLAIMS[(3 * call + n) % len(CLAIMS)]).split()[:12]) if enum else ""
+                out[key] = {"evidence": enum[:1], "claim": tag}
         return out
     if "points" in props and "covered" not in props:
         return {"points": [{"text": "The essays answer this question.", "evidence": ev}], "gaps": ""}
