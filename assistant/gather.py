@@ -59,12 +59,12 @@ def gather(mode: str, text: str, retriever: Retriever, k: int, *,
     take turns, so at least half of the ``k`` come from each side's own search.
     """
     if counter:
-        scope = {"doc_ids": doc_ids} if doc_ids else {}
-        return alternate([retriever.search(text, k, **scope), retriever.search(counter, k, **scope)], k)
+        scope = doc_ids or None
+        return alternate([retriever.search(text, k, doc_ids=scope), retriever.search(counter, k, doc_ids=scope)], k)
     scores: dict[str, float] = {}
     best: dict[str, Passage] = {}
     for template in QUERIES[mode]:
-        hits = retriever.search(template.format(r=text), k, **({"doc_ids": doc_ids} if doc_ids else {}))
+        hits = retriever.search(template.format(r=text), k, doc_ids=doc_ids or None)
         for p in hits:
             cid = p.chunk.chunk_id
             scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + p.rank)

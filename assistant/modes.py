@@ -2,13 +2,15 @@
 
 A brief is: stance (label every sentence support / oppose / neutral), FOR
 arguments (evidence groups of supporting sentences, one passage each, chosen
-by code; the model writes each claim and reasoning and picks 1-2 ids of its
-own group), AGAINST likewise, then the frame (key terms, clashes, gaps).
+by code; the model picks 1-2 ids of its own group and tags them, without
+seeing the motion), AGAINST likewise, then the frame (key terms, clashes,
+gaps). The pipeline has already had the model write the other side's
+statement (``counter.py``), which the stance step weighs against.
 Steelman and rebut are the same shape with other sides and prompts; ask is
 one write step. Evidence can only come from the side the stance step gave
 it, and a sentence used once is gone from later groups, so evidence reuse is
 impossible by construction; the gates in ``gates.py`` drop restatements,
-duplicates and id-talk. Not handled: more than three arguments a side.
+duplicates, made-up tags and id-talk. Not handled: more than three arguments a side.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ GROUP_SIZE = 3  # candidate sentences offered per argument
 MIN_SCORE = {"ask": 0.30, "brief": 0.0, "steelman": 0.30, "rebut": 0.30}
 # Sentences shown to the model at most (the most relevant to the request are kept).
 MAX_SENTENCES = {"ask": 14, "brief": 16, "steelman": 16, "rebut": 16}
-SIDE_WORDS = {"support": ("FOR", "supports"), "oppose": ("AGAINST", "opposes")}
 RETRY_NOTE = (" Your last tags did not say what their sentences say: each tag must state, in the sentences' "
               "own terms, the fact, cause or consequence they give, not whether the statement debated is true.")
 REWRITE_GATES = ("restating_dropped", "duplicate_dropped", "ungrounded_dropped")  # all of a side's tags: write again
@@ -130,9 +131,10 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
             item = data.get(f"a{i}")
             if not isinstance(item, dict):
                 continue
-            claim, reasoning = _prose(ctx, item.get("claim")), _prose(ctx, item.get("reasoning"))
-            # A tag may echo its card's own words (debaters do); only a claim that was nothing but ids
-            # or "the sources" talk is dropped here. Restating the request or another claim is not allowed.
+            claim = _prose(ctx, item.get("claim"))
+            # A tag may echo its card's own words (debaters do); a tag that was nothing but ids or "the
+            # sources" talk, that shares too few words with its group, or that restates the request, its
+            # opposite or another tag is dropped. There is no reasoning field: a card is tag + evidence.
             if not claim:
                 rejected = "copy_dropped"
             elif not gates.grounded(claim, [s.text for s in g]):
@@ -144,10 +146,10 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
                 continue
             quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
             if quotes:
-                ctx.points.append(Point(section, claim, reasoning, quotes))
+                ctx.points.append(Point(section, claim, "", quotes))
         dropped = sum(ctx.gates.get(g, 0) for g in REWRITE_GATES) - restated
         if len(ctx.points) == before and dropped and not ctx.plans.get(f"{name}:retry"):
-            ctx.plans[f"{name}:retry"] = True  # every claim only restated: write this side once more
+            ctx.plans[f"{name}:retry"] = True  # a gate dropped every tag: write this side once more
             ctx.count("regenerated")
             ctx.plans["rerun"] = name
         ctx.emit(Draft(tuple(ctx.points)))

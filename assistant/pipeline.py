@@ -92,7 +92,8 @@ def select(sentences: list[Sentence], queries: list[str], embed: Callable[[list[
         return sentences
     sv = embed([s.text for s in sentences])
     if sides:
-        rankings = [sorted(range(len(sentences)), key=lambda i, q=q: -cosine(sv[i], q)) for q in embed(list(sides))]
+        rankings = [sorted(range(len(sentences)), key=lambda i: -sims[i])
+                    for sims in ([cosine(v, q) for v in sv] for q in embed(list(sides)))]
         chosen: dict[int, None] = {}
         for row in zip(*rankings, strict=True):
             for i in row:
