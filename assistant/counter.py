@@ -20,17 +20,18 @@ from pathlib import Path
 
 from . import prompts
 from .gates import words
-from .llm import Generator
+from .llm import Generator, OnToken
 
 MAX_TOKENS = 48
 MAX_WORDS = 60
 
 
-def opposite(generator: Generator, prompts_dir: Path, request: str) -> str | None:
+def opposite(generator: Generator, prompts_dir: Path, request: str,
+             on_token: OnToken | None = None) -> str | None:
     """The model's opposite of ``request``, or None when its reply is not one."""
     messages = [{"role": "system", "content": prompts.render(prompts_dir, "system")},
                 {"role": "user", "content": prompts.render(prompts_dir, "counter", request=request)}]
-    gen = generator.generate(messages, max_tokens=MAX_TOKENS, temperature=0.0)
+    gen = generator.generate(messages, max_tokens=MAX_TOKENS, temperature=0.0, on_token=on_token)
     return usable(gen.text, request)
 
 

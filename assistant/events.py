@@ -1,7 +1,9 @@
 """What a running request reports, in order, to whoever shows it (CLI, page, benchmarks).
 
-``SourcesFound`` comes as soon as retrieval is done (tens of milliseconds),
-then a ``StepStarted`` for each step with a line a person can read, the
+``SourcesFound`` comes as soon as retrieval is done (tens of milliseconds);
+two-sided modes send it again, with passages from both sides, once the other
+side's statement is written (a few seconds), and that list replaces the first.
+Then a ``StepStarted`` for each step with a line a person can read, the
 model's raw ``Token``s, a ``Draft`` whenever a verified point is complete,
 and finally ``Finished`` with the whole answer. Consumers never need to read
 the model's raw JSON.

@@ -16,11 +16,12 @@ GPU offload, several models resident at once.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +29,9 @@ from typing import Any, Protocol
 from .errors import ModelError
 
 OnToken = Callable[[str], None]
+# Label tails scored together in one llama_decode, each on its own sequence sharing the prompt's
+# cells (see label_logprobs); the context is made with this many sequences beside the prompt's.
+PARALLEL_TAILS = 16
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,15 @@ class LlamaGenerator:
     ``lazy_grammar`` (default): check the schema's grammar against the sampled
     token only, as llama.cpp's own sampler does (see ``sampler.py``); False
     applies it to the whole vocabulary at every step (the slower old way).
+    ``batched_labels`` (default): ``label_logprobs`` decodes its tails together
+    on parallel sequences; False evaluates them one after another (the old way).
     """
 
     _lock = threading.Lock()  # llama.cpp contexts are not re-entrant
 
     def __init__(self, model_path: Path, *, name: str | None = None, n_ctx: int = 4096,
-                 threads: int | None = None, seed: int = 0, lazy_grammar: bool = True) -> None:
+                 threads: int | None = None, seed: int = 0, lazy_grammar: bool = True,
+                 batched_labels: bool = True) -> None:
         if not Path(model_path).is_file():
             raise ModelError(f"model file does not exist: {model_path} (run `assistant models verify`)")
         self.path = Path(model_path)
@@ -93,7 +100,9 @@ class LlamaGenerator:
         self.threads = threads or physical_cores()
         self.seed = seed
         self.lazy_grammar = lazy_grammar
+        self.batched_labels = batched_labels
         self._llm: Any = None
+        self._label_batch: Any = None
         self._template: Any = None
 
     @property
@@ -105,9 +114,11 @@ class LlamaGenerator:
                 # use_mmap=False: llama.cpp repacks the weights for the CPU kernels into memory of
                 # its own, and with mmap the file's pages stay resident too (the 1.5B model:
                 # 1.86 GB RSS with mmap, 1.27 GB without; the kernels use the same repacked copy).
-                self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
-                                  n_threads_batch=self.threads, n_batch=512, seed=self.seed, use_mmap=False,
-                                  verbose=False)
+                # A unified KV cache with spare sequences lets label tails share the prompt's cells.
+                with _context_params(n_seq_max=1 + PARALLEL_TAILS, kv_unified=True):
+                    self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
+                                      n_threads_batch=self.threads, n_batch=512, seed=self.seed,
+                                      use_mmap=False, verbose=False)
             except ValueError as exc:
                 raise ModelError(f"cannot load model {self.path}: {exc}") from None
         return self._llm
@@ -202,30 +213,70 @@ class LlamaGenerator:
         """Next-token log-probabilities of each label after each tail, on one cached prefix.
 
         The prompt of ``messages`` is evaluated once (reusing whatever prefix the KV cache
-        already holds); then, for every tail, the cache is rolled back to the end of that
-        prompt, the tail is evaluated, and the log-softmax over the first token of each
-        label is read. Labels must start with distinct tokens.
+        already holds); every tail is then read as if it followed the prompt directly, and
+        the log-softmax over the first token of each label is read after it. Batched (the
+        default), up to ``PARALLEL_TAILS`` tails go into one ``llama_decode``, each on a
+        sequence of its own that shares the prompt's cells; otherwise the cache is rolled
+        back to the prompt before each tail. Labels must start with distinct tokens.
         """
-        import numpy as np
-
         with self._lock:
             llm = self.llm
             first = [self._first_token(label) for label in labels]
             if len(set(first)) != len(first):
                 raise ValueError(f"labels {labels} share a first token")
             prompt = self.prompt_tokens(messages)
-            self._prefill(prompt, need_logits=True)
-            base = len(prompt)
+            self._prefill(prompt, need_logits=False)
+            pieces = [llm.tokenize(t.encode("utf-8"), add_bos=False, special=False) for t in tails]
+            budget = min(llm.n_batch, self.n_ctx - len(prompt))  # tokens one batch may hold
+            if self.batched_labels and pieces and max(map(len, pieces)) <= budget:
+                return self._labels_batched(len(prompt), budget, pieces, first, labels, on_progress)
             out = []
-            for tail in tails:
-                llm.n_tokens = base  # roll the KV cache back to the end of the prompt
-                llm.eval(llm.tokenize(tail.encode("utf-8"), add_bos=False, special=False))
-                logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
-                top = float(logits.max())
-                log_z = top + float(np.log(np.exp(logits - top).sum()))
-                out.append({label: float(logits[t]) - log_z for label, t in zip(labels, first, strict=True)})
+            for tokens in pieces:
+                llm.n_tokens = len(prompt)  # roll the KV cache back to the end of the prompt
+                llm.eval(tokens)
+                out.append(_label_row(llm, -1, labels, first))
                 if on_progress:
                     on_progress(len(out))  # may raise to stop (a UI Stop, Ctrl-C): the cache stays consistent
+            return out
+
+    def _labels_batched(self, base: int, budget: int, pieces: list[list[int]], first: list[int],
+                        labels: list[str], on_progress: Callable[[int], None] | None) -> list[dict[str, float]]:
+        """``label_logprobs`` on parallel sequences: sequence 0 holds the prompt (``base`` tokens).
+
+        Every tail fits ``budget`` tokens (``label_logprobs`` checked), the batch's capacity.
+        """
+        import llama_cpp
+        from llama_cpp._internals import LlamaBatch
+
+        llm = self.llm
+        if self._label_batch is None:
+            self._label_batch = LlamaBatch(n_tokens=llm.n_batch, embd=0, n_seq_max=1, verbose=False)
+        batch = self._label_batch.batch
+        mem = llama_cpp.llama_get_memory(llm.ctx)
+        llama_cpp.llama_memory_seq_rm(mem, 0, base, -1)  # cells of a longer earlier prompt, if any
+        out: list[dict[str, float]] = []
+        for group in _groups([len(p) for p in pieces], budget, PARALLEL_TAILS):
+            batch.n_tokens = 0
+            ends = []
+            for seq, i in enumerate(group, start=1):
+                llama_cpp.llama_memory_seq_cp(mem, 0, seq, -1, -1)
+                for pos, token in enumerate(pieces[i]):
+                    k = batch.n_tokens
+                    batch.token[k], batch.pos[k], batch.n_seq_id[k] = token, base + pos, 1
+                    batch.seq_id[k][0], batch.logits[k] = seq, pos == len(pieces[i]) - 1
+                    batch.n_tokens += 1
+                ends.append(batch.n_tokens - 1)
+            try:
+                if llama_cpp.llama_decode(llm.ctx, batch) != 0:
+                    raise ModelError("the model could not read the stance labels (llama_decode failed)")
+                rows = [_label_row(llm, end, labels, first) for end in ends]
+            finally:  # the prompt's cells stay in sequence 0: the next request reuses them
+                for seq in range(1, len(group) + 1):
+                    llama_cpp.llama_memory_seq_rm(mem, seq, -1, -1)
+            for row in rows:
+                out.append(row)
+                if on_progress:
+                    on_progress(len(out))  # may raise to stop: the cache holds the prompt only
         return out
 
     def _first_token(self, label: str) -> int:
@@ -250,6 +301,56 @@ class LlamaGenerator:
         if rest:
             llm.eval(rest)
         return len(rest)
+
+
+def _label_row(llm: Any, index: int, labels: list[str], first: list[int]) -> dict[str, float]:
+    """Log-softmax of the logits at batch position ``index``, read at each label's first token."""
+    import numpy as np
+
+    logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(index), shape=(llm.n_vocab(),))
+    top = float(logits.max())
+    log_z = top + float(np.log(np.exp(logits - top).sum()))
+    return {label: float(logits[t]) - log_z for label, t in zip(labels, first, strict=True)}
+
+
+def _groups(lengths: list[int], budget: int, width: int) -> list[list[int]]:
+    """Consecutive indices packed into groups of at most ``width`` items and ``budget`` tokens.
+
+    An item longer than the budget goes alone.
+
+    >>> _groups([30, 30, 30, 50, 10], 64, 16)
+    [[0, 1], [2], [3, 4]]
+    """
+    groups: list[list[int]] = []
+    used = 0
+    for i, n in enumerate(lengths):
+        if groups and len(groups[-1]) < width and used + n <= budget:
+            groups[-1].append(i)
+            used += n
+        else:
+            groups.append([i])
+            used = n
+    return groups
+
+
+@contextlib.contextmanager
+def _context_params(**fields: Any) -> Iterator[None]:
+    """``Llama()`` has no argument for some context fields: set them on the defaults it starts from."""
+    import llama_cpp.llama_cpp as ll
+
+    original = ll.llama_context_default_params
+
+    def patched() -> Any:
+        params = original()
+        for key, value in fields.items():
+            setattr(params, key, value)
+        return params
+
+    ll.llama_context_default_params = patched
+    try:
+        yield
+    finally:
+        ll.llama_context_default_params = original
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

@@ -49,7 +49,7 @@ class Mode:
 
 def _label_stance(ctx: Context) -> None:
     method = ctx.plans.get("stance_method") or stance.DEFAULT_METHOD
-    ctx.stances = stance.label(ctx.generator, ctx.messages, lambda r: ctx.task("stance", request=r), ctx.request,
+    ctx.stances = stance.label(ctx.generator, ctx.messages, ctx.task, ctx.request,
                                ctx.sentences, method=method, opposite=ctx.counter or None,
                                on_progress=lambda done, total: ctx.emit(Progress("stance", done, total)))
     counts = {lab: sum(st.label == lab for st in ctx.stances.values()) for lab in stance.LABELS}

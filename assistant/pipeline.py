@@ -16,8 +16,9 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from .cite import number_sentences, renumber
+from .counter import MAX_TOKENS as COUNTER_TOKENS
 from .counter import opposite
-from .events import Event, Finished, SourcesFound, Token
+from .events import Event, Finished, Progress, SourcesFound, StepStarted, Token
 from .gates import cosine
 from .gather import QUERIES, Request, clean_request, gather, top_dense
 from .injection import screen
@@ -55,13 +56,21 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
         answer = not_covered(req, generator.name, found, retrieval_ms)
         emit(Finished(answer))
         return answer
+    emit(SourcesFound(tuple(found)))  # shown at once, before any model work
     counter = ""
     if mode in TWO_SIDED:  # the other side's statement: retrieval, stance and the AGAINST step use it
-        counter = opposite(generator, prompts_dir, req.text) or ""
+        emit(StepStarted("counter", "Finding the other side's case"))
+        written = [0]
+
+        def tick(_: str) -> None:  # each token is a point where Stop is honoured
+            written[0] += 1
+            emit(Progress("counter", written[0], COUNTER_TOKENS))
+
+        counter = opposite(generator, prompts_dir, req.text, on_token=tick) or ""
         if counter and passages is None:
             found = gather(mode, req.text, retriever, k, doc_ids=doc_ids, counter=counter)
+            emit(SourcesFound(tuple(found)))  # the passages in turn from both sides replace the first list
     retrieval_ms = (time.perf_counter() - started) * 1000
-    emit(SourcesFound(tuple(found)))
     embed = retriever.embedder.embed
     kept, screened = screen(number_sentences(found))  # sources are material, never instructions
     if not kept:  # nothing left that the model may read or cite

@@ -1,16 +1,23 @@
 """Stance of each source sentence towards a motion, position or claim.
 
 Decided before any argument is written, so that the FOR step can only cite
-supporting sentences and the AGAINST step only opposing ones. Three methods,
+supporting sentences and the AGAINST step only opposing ones. Four methods,
 measured against each other in ``docs/evaluation.md``:
 
 - ``logprob``: on the cached sources prefix, the model's next-token
   log-probabilities of " support" / " oppose" after a short tail that
-  repeats the sentence (``S7 "<first 20 words>" ->``); llama.cpp rolls its
-  KV cache back to the prefix between tails, so each costs the tail only;
+  repeats the sentence (``S7 "<first 20 words>" ->``); every tail is read as
+  if it followed the prefix directly (``LlamaGenerator.label_logprobs``
+  decodes them together on parallel sequences sharing the prefix's cells),
+  so each costs the tail only;
 - ``symmetric``: ``logprob`` towards the request and towards its negation,
   halved difference, which cancels the part of the model's leaning to
   "support" that does not depend on the statement;
+- ``contrast`` (default): one pass instead of two: the task shows the
+  request as A and its opposite (``counter.py``, else the negation) as B,
+  and the score is log P(" A") - log P(" B") after the same tails. On 40
+  ArguAna debates, one run: passage accuracy 0.90 against 0.775 for
+  ``symmetric``, at 4.4 s a debate against 10.6 s (half the tails to read);
 - ``call``: one grammar-constrained call that labels every id.
 
 Measured on ArguAna debates (docs/evaluation.md), the 1.5B model's raw
@@ -37,8 +44,9 @@ from .llm import Generator, parse_json
 from .types import Sentence
 
 LABELS = ("support", "oppose", "neutral")
-METHODS = ("logprob", "symmetric", "call")
-DEFAULT_METHOD = "symmetric"
+METHODS = ("logprob", "symmetric", "contrast", "call")
+CONTRAST_LABELS = (" A", " B", " neither")
+DEFAULT_METHOD = "contrast"
 # After centring and scaling, a sentence is labelled for a side only when it leans at least this
 # many standard deviations beyond the request's mean; nearer the mean it is too ambiguous to be
 # read aloud as evidence (and background sentences stay neutral however one-sided the rest is).
@@ -57,6 +65,7 @@ class Stance:
 
 
 Messages = Callable[[str], list[dict[str, str]]]  # task text -> full messages (rules, sources, task)
+Render = Callable[..., str]  # (prompt name, **placeholders) -> task text
 
 
 def negate(request: str) -> str:
@@ -70,30 +79,36 @@ def negate(request: str) -> str:
     return f"It is not true that {body.rstrip('.')}."
 
 
-def label(generator: Generator, messages: Messages, task: Callable[[str], str], request: str,
+def label(generator: Generator, messages: Messages, render: Render, request: str,
           sentences: Sequence[Sentence], *, method: str = DEFAULT_METHOD, temperature: float = 0.0,
           on_progress: Callable[[int, int], None] | None = None, opposite: str | None = None) -> dict[str, Stance]:
-    """Stance of every sentence towards ``request``; ``task(request)`` renders the stance prompt.
+    """Stance of every sentence towards ``request``.
 
-    ``opposite`` (the other side's statement, ``counter.py``) replaces the plain negation in
-    the symmetric method.
+    ``render("stance", request=...)`` (and ``render("stance_contrast", request=..., opposite=...)``)
+    make the task text; ``opposite`` (the other side's statement, ``counter.py``) replaces the
+    plain negation in the symmetric and contrast methods.
     """
     if not sentences:
         return {}
     if method != "call" and not hasattr(generator, "label_logprobs"):
         method = "call"
     if method == "call":
-        return _by_call(generator, messages(task(request)), sentences, temperature)
+        return _by_call(generator, messages(render("stance", request=request)), sentences, temperature)
+    other = opposite or negate(request)
+    if method == "contrast":
+        task = render("stance_contrast", request=request, opposite=other)
+        report = (lambda n: on_progress(n, len(sentences))) if on_progress else None
+        return calibrate(contrast_scores(generator, messages(task), sentences, report))
     passes = 1 if method == "logprob" else 2
     total = passes * len(sentences)
 
     def progress(offset: int) -> Callable[[int], None] | None:
         return (lambda n: on_progress(offset + n, total)) if on_progress else None
 
-    forward = logprob_scores(generator, messages(task(request)), sentences, progress(0))
+    forward = logprob_scores(generator, messages(render("stance", request=request)), sentences, progress(0))
     if method == "logprob":
         return calibrate(forward)
-    backward = logprob_scores(generator, messages(task(opposite or negate(request))), sentences,
+    backward = logprob_scores(generator, messages(render("stance", request=other)), sentences,
                               progress(len(sentences)))
     return calibrate(symmetric(forward, backward))
 
@@ -141,6 +156,19 @@ def logprob_scores(generator: Any, messages: list[dict[str, str]], sentences: Se
     out = {}
     for s, row in zip(sentences, rows, strict=True):
         lp = [row[f" {x}"] for x in LABELS]
+        z = math.log(sum(math.exp(v) for v in lp))
+        out[s.sid] = (lp[0] - lp[1], math.exp(lp[2] - z))
+    return out
+
+
+def contrast_scores(generator: Any, messages: list[dict[str, str]], sentences: Sequence[Sentence],
+                    on_progress: Callable[[int], None] | None = None) -> dict[str, tuple[float, float]]:
+    """sid -> (log-odds A (the request) vs B (its opposite), P(neither)) from one prefix."""
+    rows = generator.label_logprobs(messages, [tail(s) for s in sentences], list(CONTRAST_LABELS),
+                                    on_progress=on_progress)
+    out = {}
+    for s, row in zip(sentences, rows, strict=True):
+        lp = [row[x] for x in CONTRAST_LABELS]
         z = math.log(sum(math.exp(v) for v in lp))
         out[s.sid] = (lp[0] - lp[1], math.exp(lp[2] - z))
     return out

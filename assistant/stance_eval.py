@@ -130,13 +130,18 @@ def evaluate(generator: Any, prompts_dir: Path, items: Sequence[DebateItem], *, 
         neg = prompts.render(prompts_dir, "stance", request=stance.negate(item.thesis))
         bwd = stance.logprob_scores(generator, messages(neg), sentences)
         end = time.perf_counter()
-        results = {"logprob": stance.calibrate(fwd), "symmetric": stance.calibrate(stance.symmetric(fwd, bwd))}
+        contrast = prompts.render(prompts_dir, "stance_contrast", request=item.thesis,
+                                  opposite=stance.negate(item.thesis))
+        con = stance.contrast_scores(generator, messages(contrast), sentences)
+        results = {"logprob": stance.calibrate(fwd), "symmetric": stance.calibrate(stance.symmetric(fwd, bwd)),
+                   "contrast": stance.calibrate(con)}
         tallies["logprob"].seconds += mid - started
         tallies["symmetric"].seconds += end - started
+        tallies["contrast"].seconds += time.perf_counter() - end
         if i <= call_debates:
             t0 = time.perf_counter()
-            task = lambda r: prompts.render(prompts_dir, "stance", request=r)  # noqa: E731
-            results["call"] = stance.label(generator, messages, task, item.thesis, sentences, method="call")
+            render = lambda name, **values: prompts.render(prompts_dir, name, **values)  # noqa: E731
+            results["call"] = stance.label(generator, messages, render, item.thesis, sentences, method="call")
             tallies["call"].seconds += time.perf_counter() - t0
         for method, labels in results.items():
             by_passage: dict[int, list[stance.Stance]] = {}

@@ -114,9 +114,9 @@ def quality(arguana: Path, limit: int) -> dict[str, Any]:
         before = load()
         seeds = json.loads(subprocess.run([*cmd, "eval", "--json"], capture_output=True, text=True, env=env,
                                           cwd=REPO, check=True).stdout)
-        arg = json.loads(subprocess.run([*cmd, "eval", "arguana", str(arguana), "--limit", str(limit), "--stance",
-                                         "0", "--json"], capture_output=True, text=True, env=env, cwd=REPO,
-                                        check=True).stdout)
+        arg = json.loads(subprocess.run([*cmd, "eval", "arguana", str(arguana), "--limit", str(limit),
+                                         "--stance", "0", "--briefs", "0", "--call-debates", "0", "--json"],
+                                        capture_output=True, text=True, env=env, cwd=REPO, check=True).stdout)
         out[backend] = {"seeds": seeds, "arguana": arg, "loadavg": [before, load()]}
     return out
 

@@ -39,6 +39,7 @@ from typing import Any
 
 from assistant import Assistant, Settings
 from assistant.cite import number_sentences, sources_block
+from assistant.events import Draft, SourcesFound, StepStarted
 from assistant.gather import gather
 from assistant.oneshot import MAX_TOKENS, messages_for
 from assistant.schemas import schema_for
@@ -123,19 +124,59 @@ def old_path_tokens_per_s(a: Assistant, mode: str, answer: Any) -> float:
     return rate(stamps)
 
 
+# The new path beside the old ones on the same request: the staged steps with the stance tails
+# batched; the same with the tails read one by one (before batching); one JSON call (before staging).
+PATHS = {"staged": {}, "staged, tails one by one": {"batched_labels": False}, "one-call": {"one_call": True}}
+SLOW_PATH_MODES = {"staged, tails one by one": ("brief",)}  # the tails matter most where there are two sides
+
+
+def timed_run(a: Assistant, mode: str, text: str, path: str) -> tuple[dict, Any]:  # type: ignore[type-arg]
+    """One request from a cold KV cache: when sources, the first verified point and the end came; step times."""
+    gen = a.generator
+    options = dict(PATHS[path])
+    batched = options.pop("batched_labels", True)
+    gen.llm.reset()  # type: ignore[attr-defined]  # cold KV cache: a fresh request
+    marks: dict[str, float] = {}
+    steps: list[tuple[str, float]] = []
+    started = time.perf_counter()
+
+    def on_event(event: Any) -> None:
+        now = time.perf_counter() - started
+        if isinstance(event, SourcesFound):
+            marks.setdefault("sources_s", now)
+        elif isinstance(event, Draft) and event.points:
+            marks.setdefault("first_point_s", now)
+        elif isinstance(event, StepStarted):
+            steps.append((event.step, now))
+
+    gen.batched_labels = batched  # type: ignore[attr-defined]
+    try:
+        ans = a.run(mode, text, on_event=None if options else on_event, **options)
+    finally:
+        gen.batched_labels = True  # type: ignore[attr-defined]
+    end = time.perf_counter() - started
+    t = ans.timings
+    ends = [at for _, at in steps[1:]] + [end] if steps else []
+    return {"mode": mode, "path": path, "retrieval_ms": round(t.retrieval_ms), "prompt_tokens": t.prompt_tokens,
+            "sources_s": round(marks["sources_s"], 2) if "sources_s" in marks else None,
+            "first_point_s": round(marks.get("first_point_s", t.ttft_ms / 1000), 2),
+            "ttft_s": round(t.ttft_ms / 1000, 2), "total_s": round(end, 2),
+            "steps_s": {name: round(stop - at, 2) for (name, at), stop in zip(steps, ends, strict=True)},
+            "generated_tokens": t.generated_tokens, "tokens_per_s": round(t.tokens_per_s, 2),
+            "verified": ans.verified_count, "unverified": ans.rejected_count, "load": load()}, ans
+
+
 def per_mode(a: Assistant) -> list[dict]:  # type: ignore[type-arg]
     rows = []
     for mode, text in REQUESTS.items():
-        a.generator.llm.reset()  # type: ignore[attr-defined]  # cold KV cache: a fresh request
-        ans = a.run(mode, text)
-        t = ans.timings
-        old = old_path_tokens_per_s(a, mode, ans)  # same prompt: cached, only decoding differs
-        rows.append({"mode": mode, "retrieval_ms": round(t.retrieval_ms), "prompt_tokens": t.prompt_tokens,
-                     "ttft_s": round(t.ttft_ms / 1000, 2), "total_s": round(t.total_ms / 1000, 2),
-                     "generated_tokens": t.generated_tokens, "tokens_per_s": round(t.tokens_per_s, 2),
-                     "old_path_tokens_per_s": round(old, 2), "verified": ans.verified_count,
-                     "unverified": ans.rejected_count, "load": load()})
-        print(json.dumps(rows[-1]), flush=True)
+        for path in PATHS:
+            if mode not in SLOW_PATH_MODES.get(path, (mode,)):
+                continue
+            row, ans = timed_run(a, mode, text, path)
+            if path == "one-call":  # the same prompt, cached: llama-cpp-python's own grammar sampling
+                row["old_decoder_tokens_per_s"] = round(old_path_tokens_per_s(a, mode, ans), 2)
+            rows.append(row)
+            print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
@@ -189,6 +230,7 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3, help="rounds of the decoding comparison (>= 3)")
     ap.add_argument("--tokens", type=int, default=250, help="tokens per decoding run")
     ap.add_argument("--skip-modes", action="store_true", help="only the decoding comparison and warm start")
+    ap.add_argument("--skip-decoding", action="store_true", help="no decoding comparison (measured on its own)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/generate.json"))
     args = ap.parse_args()
     index = Path(tempfile.mkdtemp(prefix="bench-gen-")) / "index"
@@ -206,8 +248,9 @@ def main() -> int:
         "command": " ".join(sys.argv), "model": a.generator.name, "model_load_s": round(load_s, 2),
         "load_at_start": load(), "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    result["decoding"] = decoding(a, max(3, args.repeats), args.tokens)
-    print(json.dumps({k: v for k, v in result["decoding"].items() if k != "ways"}), flush=True)
+    if not args.skip_decoding:
+        result["decoding"] = decoding(a, max(3, args.repeats), args.tokens)
+        print(json.dumps({k: v for k, v in result["decoding"].items() if k != "ways"}), flush=True)
     if not args.skip_modes:
         result["modes"] = per_mode(a)
         first = a.ask(REQUESTS["ask"])

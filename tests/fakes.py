@@ -76,6 +76,7 @@ class FakeStanceGenerator(FakeGenerator):
 
     ``stance_of(sentence_text)`` returns support / oppose / neutral towards the request; asked about the
     request's negation ("It is not true that ..."), support and oppose swap, as an honest model would.
+    Asked to choose between A (the request) and B (its opposite), it answers A for support, B for oppose.
     """
 
     def __init__(self, stance_of, n_ctx: int = 4096) -> None:  # type: ignore[no-untyped-def]
@@ -96,6 +97,8 @@ class FakeStanceGenerator(FakeGenerator):
             label = self.stance_of(text[re.match(r"S\d+", tail).group(0)])
             if negated and label != "neutral":
                 label = "oppose" if label == "support" else "support"
+            if labels[0] == " A":
+                label = {"support": "A", "oppose": "B"}.get(label, "neither")
             out.append({lab: math.log(0.8 if lab.strip() == label else 0.1) for lab in labels})
             if on_progress:
                 on_progress(n)

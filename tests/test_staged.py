@@ -219,10 +219,15 @@ def test_stream_reports_sources_first_then_steps_then_the_answer(staged) -> None
     for _ in range(3):
         gen.enqueue({})
     events = list(a.stream("brief", MOTION))
-    assert isinstance(events[0], SourcesFound) and events[0].passages
+    assert isinstance(events[0], SourcesFound) and events[0].passages  # before any model call
     assert isinstance(events[-1], Finished)
     steps = [e.step for e in events if isinstance(e, StepStarted)]
-    assert steps[0] == "stance" and "for" in steps and "frame_brief" in steps
+    assert steps[:2] == ["counter", "stance"] and "for" in steps and "frame_brief" in steps
+    # The list from both sides' rankings, if it changed, comes before the model reads any source.
+    stance_at = next(i for i, e in enumerate(events) if isinstance(e, StepStarted) and e.step == "stance")
+    last_sources = max(i for i, e in enumerate(events) if isinstance(e, SourcesFound))
+    assert last_sources < stance_at
+    assert events[-1].answer.passages == events[last_sources].passages
     assert any(isinstance(e, Draft) for e in events)
 
 

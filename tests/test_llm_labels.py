@@ -1,0 +1,104 @@
+"""Stance label log-probabilities on the real tiny SmolLM2-135M model: batched tails vs one by one.
+
+``label_logprobs`` scores each tail as if it followed the prompt directly.
+Batched, the tails share the prompt's KV cells on parallel sequences in one
+``llama_decode``; the old way rolls the cache back before every tail. Both
+must give the same numbers up to float noise (llama.cpp's sums run in other
+orders for other batch shapes and cache layouts: on this model single
+log-probabilities move by up to ~0.15, the support/oppose margin by ~0.06 on
+average; a tail at the wrong position, or one that saw another tail, moves
+them by whole units), and neither may leave anything in the cache that
+changes the next generation.
+Speed is measured in benchmarks/bench_generate.py, not here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import models
+from assistant.config import Settings
+from assistant.llm import PARALLEL_TAILS, LlamaGenerator
+
+pytestmark = pytest.mark.integration
+
+LABELS = [" support", " oppose", " neutral"]
+MESSAGES = [{"role": "system", "content": "Label each sentence's stance towards the statement."},
+            {"role": "user", "content": "S1 Remote workers produced 13% more calls.\n"
+                                        "S2 Managers say junior staff learn less at home.\n"
+                                        "STATEMENT: remote work makes companies more productive."}]
+SENTENCES = ["Remote workers produced 13% more calls in a two-year trial", "Managers say junior staff learn less",
+             "Offices cost firms about $12,000 per desk each year", "Commuting takes an hour a day",
+             "Video calls tire people more than meetings in a room", "Output per hour rose in the trial"]
+# More tails than one batch takes, of uneven lengths, so grouping and the last short group run too.
+NOISE = 0.3  # largest difference allowed in one log-probability
+MEAN_NOISE = 0.1  # and in the support/oppose margin, on average over the tails
+TAILS = [f'S{i + 1} "{SENTENCES[i % len(SENTENCES)]}{" and more" * (i % 4)}" ->'
+         for i in range(PARALLEL_TAILS + 5)]
+
+
+@pytest.fixture(scope="module")
+def tiny() -> LlamaGenerator:
+    s = Settings.load()
+    entry = models.find_entry(models.load_registry(s.models_file), "test")
+    return LlamaGenerator(models.ensure(entry, s.models_dir), name=entry.name, n_ctx=2048, threads=2)
+
+
+def _labels(gen: LlamaGenerator, *, batched: bool, tails: list[str] = TAILS) -> list[dict[str, float]]:
+    gen.batched_labels = batched
+    try:
+        return gen.label_logprobs(MESSAGES, tails, LABELS)
+    finally:
+        gen.batched_labels = True
+
+
+def test_batched_tails_score_like_tails_read_one_by_one(tiny: LlamaGenerator) -> None:
+    one_by_one = _labels(tiny, batched=False)
+    batched = _labels(tiny, batched=True)
+    assert len(batched) == len(one_by_one) == len(TAILS)
+    for old, new in zip(one_by_one, batched, strict=True):
+        assert set(new) == set(LABELS)
+        assert all(v < 0 for v in new.values())  # log-probabilities
+        assert max(abs(old[k] - new[k]) for k in LABELS) < NOISE, (old, new)
+    assert _mean_margin_gap(one_by_one, batched) < MEAN_NOISE
+    # The tails really differ: a broken batch that scored one tail for all would be caught here.
+    assert len({round(r[" support"] - r[" oppose"], 3) for r in batched}) > len(TAILS) // 2
+
+
+def test_a_tail_is_scored_the_same_alone_and_among_others(tiny: LlamaGenerator) -> None:
+    among = _labels(tiny, batched=True)
+    alone = _labels(tiny, batched=True, tails=[TAILS[7]])
+    assert max(abs(among[7][k] - alone[0][k]) for k in LABELS) < NOISE
+
+
+def test_batched_labels_leave_the_cache_as_a_plain_prompt_would(tiny: LlamaGenerator) -> None:
+    ask = [MESSAGES[0], {"role": "user", "content": "Say one word about offices."}]
+    tiny.llm.reset()
+    before = tiny.generate(ask, max_tokens=12, temperature=0.0).text
+    _labels(tiny, batched=True)
+    # Same prefix as the labels' prompt: reused from the cache, no tail may leak into it.
+    after = tiny.generate(ask, max_tokens=12, temperature=0.0)
+    assert after.cached_tokens > 0 and after.text == before
+
+
+def test_stopping_between_batches_leaves_the_model_usable(tiny: LlamaGenerator) -> None:
+    class Stop(Exception):
+        pass
+
+    def stop(done: int) -> None:
+        if done >= 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        tiny.label_logprobs(MESSAGES, TAILS, LABELS, on_progress=stop)
+    again = _labels(tiny, batched=True)
+    reference = _labels(tiny, batched=False)
+    assert max(abs(a[k] - b[k]) for a, b in zip(again, reference, strict=True) for k in LABELS) < NOISE
+    assert _mean_margin_gap(again, reference) < MEAN_NOISE
+
+
+def _mean_margin_gap(a: list[dict[str, float]], b: list[dict[str, float]]) -> float:
+    def margin(row: dict[str, float]) -> float:
+        return row[" support"] - row[" oppose"]
+
+    return sum(abs(margin(x) - margin(y)) for x, y in zip(a, b, strict=True)) / len(a)
