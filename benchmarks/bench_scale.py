@@ -158,7 +158,7 @@ def grow(a: Assistant, docs: Sequence[Document], target: int, state: dict[str, i
     """Add copies until the index holds at least ``target`` chunks; returns the build rate."""
     s = a.settings
     started, chunks, load_before = time.perf_counter(), 0, load()
-    while a.store().chunk_count() < target:
+    while a.store(create=True).chunk_count() < target:
         batch = copies(docs, state["copy"])
         state["copy"] += 1
         need = target - a.store().chunk_count()
@@ -279,6 +279,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     write_arguana(rows[: args.compare_points] if args.compare_points else rows, tmp / "compare")
     cache = CachedEmbedder(SentenceTransformerEmbedder())
     ingest = [old_path(tmp / "compare", tmp / "old-index"), new_path(tmp / "compare", tmp / "new-index", cache)]
+    print(json.dumps(ingest), file=sys.stderr, flush=True)  # kept in the log if a later part fails
     shutil.rmtree(tmp / "old-index")
     write_arguana(rows[: args.scale_points] if args.scale_points else rows, tmp / "all")
     docs = list({d.doc_id: d for d in (read_document(p, max_bytes=10**8) for p in find_files([tmp / "all"]))}.values())

@@ -72,9 +72,9 @@ def test_auto_picks_the_backend_an_index_was_built_with(tmp_path: Path, real_emb
     reopened = Assistant(Settings.load(index_dir=tmp_path / "old"))
     assert isinstance(reopened.embedder, OnnxEmbedder) and not reopened.embedder.quantized
     assert reopened.search("return to office", 1)[0].chunk.title == "Homeward Bound"
-    fresh = Assistant(Settings.load(index_dir=tmp_path / "new"))
-    assert isinstance(fresh.embedder, OnnxEmbedder) and fresh.embedder.identity == real_embedder.identity
     int8_identity = OnnxEmbedder(cache_dir=tmp_path, quantized=True).identity
+    fresh = Assistant(Settings.load(index_dir=tmp_path / "new"))  # a new index: int8, the default
+    assert isinstance(fresh.embedder, OnnxEmbedder) and fresh.embedder.identity == int8_identity
     Store.open(tmp_path / "int8", embedder=int8_identity, create=True).close()
     assert Assistant(Settings.load(index_dir=tmp_path / "int8")).embedder.identity == int8_identity
     forced = Assistant(Settings.load(index_dir=tmp_path / "old", embed_backend="torch"))
