@@ -8,8 +8,10 @@ log-odds (``call``: the majority label), scored against the truth. Also
 reported: sentence-level accuracy over the sentences a method did not call
 neutral, and how many it called neutral. ``logprob`` and ``symmetric`` come
 from the same model passes (symmetric adds the negated thesis), so comparing
-them costs one extra pass. Not handled: choosing the texts by retrieval
-(that is what the full-brief evaluation measures).
+them costs one extra pass; ``contrast`` (the default) is one more pass with
+the thesis as A and its negation as B, timed on its own. Not handled:
+choosing the texts by retrieval (that is what the full-brief evaluation
+measures).
 """
 
 from __future__ import annotations

@@ -47,6 +47,7 @@ from .types import Chunk, Document, DocumentInfo
 SCHEMA = 1
 COLLECTION = "chunks"
 BATCH = 1000  # below Chroma's max batch size
+GET_PAGE = 5000  # rows per read of the whole collection (see Store._pages)
 REBUILD_HINT = "delete the folder and run `assistant ingest` again"
 
 _DDL = """
@@ -202,9 +203,9 @@ class Store:
 
     def chunks(self) -> list[Chunk]:
         """Every chunk of every stored document, in document and chunk order."""
-        got = self._col.get(include=["documents", "metadatas"])
         known = self._chunk_counts()
-        out = [_to_chunk(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        out = [_to_chunk(i, t, m) for got in self._pages(["documents", "metadatas"])
+               for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
         return sorted((c for c in out if c.index < known.get(c.doc_id, 0)), key=lambda c: (c.doc_id, c.index))
 
     def query(self, vector: Sequence[float], k: int, *,
@@ -298,7 +299,18 @@ class Store:
         return {f"{doc_id}:{i:04d}": doc_id for doc_id, n in rows for i in range(n)}
 
     def vector_ids(self) -> set[str]:
-        return set(self._col.get(include=[])["ids"])
+        return {i for got in self._pages([]) for i in got["ids"]}
+
+    def _pages(self, include: list[Any]) -> Iterator[Any]:
+        """The whole collection in pages: one ``get`` of every row fails past ~32k chunks
+        (Chroma's SQLite: "too many SQL variables"; found at 50k by benchmarks/bench_scale.py)."""
+        offset = 0
+        while True:
+            got = self._col.get(include=include, limit=GET_PAGE, offset=offset)
+            yield got
+            if len(got["ids"]) < GET_PAGE:
+                return
+            offset += GET_PAGE
 
     def upsert_vectors(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         for lo in range(0, len(chunks), BATCH):

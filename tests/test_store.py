@@ -125,3 +125,17 @@ def test_orphan_vectors_are_ignored_and_swept(fake_assistant: Assistant) -> None
     assert fake_assistant.search("working from home", 5, variant="dense") == []
     assert store.sweep() > 0
     assert store._col.count() == 0
+
+
+def test_reading_every_chunk_works_in_pages(fake_assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One read of the whole collection fails past ~32k chunks, so it is read in pages; tiny pages here."""
+    from assistant import store as store_module
+
+    fake_assistant.ingest([SEEDS], show_progress=False)
+    whole = [(c.chunk_id, c.text) for c in fake_assistant.store().chunks()]
+    ids = fake_assistant.store().vector_ids()
+    monkeypatch.setattr(store_module, "GET_PAGE", 7)  # 59 chunks: 9 pages, the last one short
+    assert [(c.chunk_id, c.text) for c in fake_assistant.store().chunks()] == whole
+    assert fake_assistant.store().vector_ids() == ids and len(ids) == len(whole) > 7
+    monkeypatch.setattr(store_module, "GET_PAGE", len(whole))  # exactly full pages, then an empty one
+    assert len(fake_assistant.store().chunks()) == len(whole)
