@@ -151,24 +151,22 @@ def logprob_scores(generator: Any, messages: list[dict[str, str]], sentences: Se
                    on_progress: Callable[[int], None] | None = None,
                    style: str = "") -> dict[str, tuple[float, float]]:
     """sid -> (log-odds support vs oppose, P(neutral)) from one prefix."""
-    tails = [tail(s, style) for s in sentences]
-    rows = generator.label_logprobs(messages, tails, [f" {x}" for x in LABELS], on_progress=on_progress)
-    out = {}
-    for s, row in zip(sentences, rows, strict=True):
-        lp = [row[f" {x}"] for x in LABELS]
-        z = math.log(sum(math.exp(v) for v in lp))
-        out[s.sid] = (lp[0] - lp[1], math.exp(lp[2] - z))
-    return out
+    return _scores(generator, messages, sentences, [f" {x}" for x in LABELS], on_progress, style)
 
 
 def contrast_scores(generator: Any, messages: list[dict[str, str]], sentences: Sequence[Sentence],
                     on_progress: Callable[[int], None] | None = None) -> dict[str, tuple[float, float]]:
     """sid -> (log-odds A (the request) vs B (its opposite), P(neither)) from one prefix."""
-    rows = generator.label_logprobs(messages, [tail(s) for s in sentences], list(CONTRAST_LABELS),
-                                    on_progress=on_progress)
+    return _scores(generator, messages, sentences, list(CONTRAST_LABELS), on_progress)
+
+
+def _scores(generator: Any, messages: list[dict[str, str]], sentences: Sequence[Sentence], labels: list[str],
+            on_progress: Callable[[int], None] | None, style: str = "") -> dict[str, tuple[float, float]]:
+    """sid -> (log P(labels[0]) - log P(labels[1]), P(labels[2]) renormalised over the three)."""
+    rows = generator.label_logprobs(messages, [tail(s, style) for s in sentences], labels, on_progress=on_progress)
     out = {}
     for s, row in zip(sentences, rows, strict=True):
-        lp = [row[x] for x in CONTRAST_LABELS]
+        lp = [row[x] for x in labels]
         z = math.log(sum(math.exp(v) for v in lp))
         out[s.sid] = (lp[0] - lp[1], math.exp(lp[2] - z))
     return out
