@@ -39,6 +39,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_embed.py --out benchmarks/results/embed.json
 	$(BIN)/python benchmarks/bench_lexical.py --out benchmarks/results/lexical.json
 	$(BIN)/python benchmarks/bench_scale.py --out benchmarks/results/scale.json --plot docs/scale-latency.png
+	$(BIN)/python benchmarks/bench_store_writes.py --out benchmarks/results/store_writes.json
 	$(BIN)/python benchmarks/bench_generate.py --model default --out benchmarks/results/generate.json
 	$(BIN)/python benchmarks/bench_serve.py --model default --out benchmarks/results/serve.json
 	$(BIN)/python benchmarks/report.py

@@ -19,6 +19,11 @@ def chunker_signature(size: int, overlap: int) -> str:
     return f"recursive-v1:{size}:{overlap}"
 
 
+def chunk_id(doc_id: str, index: int) -> str:
+    """The id of a document's ``index``-th chunk: the store deletes by these without a metadata query."""
+    return f"{doc_id}:{index:04d}"
+
+
 def chunk_document(doc: Document, *, size: int, overlap: int) -> list[Chunk]:
     """Split ``doc.text`` into chunks of at most ``size`` chars with ``overlap``.
 
@@ -44,7 +49,7 @@ def chunk_document(doc: Document, *, size: int, overlap: int) -> list[Chunk]:
         end = start + len(piece)
         chunks.append(
             Chunk(
-                chunk_id=f"{doc.doc_id}:{len(chunks):04d}",
+                chunk_id=chunk_id(doc.doc_id, len(chunks)),
                 doc_id=doc.doc_id,
                 title=doc.title,
                 source=doc.source,

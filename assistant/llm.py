@@ -115,7 +115,7 @@ class LlamaGenerator:
                 # its own, and with mmap the file's pages stay resident too (the 1.5B model:
                 # 1.86 GB RSS with mmap, 1.27 GB without; the kernels use the same repacked copy).
                 # A unified KV cache with spare sequences lets label tails share the prompt's cells.
-                with _context_params(n_seq_max=1 + PARALLEL_TAILS, kv_unified=True):
+                with _context_params(n_seq_max=1 + PARALLEL_TAILS, kv_unified=True), model_params():
                     self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
                                       n_threads_batch=self.threads, n_batch=512, seed=self.seed,
                                       use_mmap=False, verbose=False)
@@ -336,9 +336,48 @@ def _groups(lengths: list[int], budget: int, width: int) -> list[list[int]]:
 @contextlib.contextmanager
 def _context_params(**fields: Any) -> Iterator[None]:
     """``Llama()`` has no argument for some context fields: set them on the defaults it starts from."""
+    with _defaults("llama_context_default_params", fields):
+        yield
+
+
+@contextlib.contextmanager
+def model_params() -> Iterator[None]:
+    """The model fields ``Llama()`` has no argument for (see ``safe_model_fields``), set on its defaults.
+
+    Also used by ``assistant.model_server`` around llama-cpp-python's server.
+    """
+    with _defaults("llama_model_default_params", safe_model_fields()):
+        yield
+
+
+def safe_model_fields(cpuinfo: str | None = None) -> dict[str, Any]:
+    """No extra weight buffers on CPUs with AMX.
+
+    A llama.cpp built natively on an AMX CPU (Xeon Sapphire Rapids and later) repacks the weights
+    into its AMX buffer type, and llama-cpp-python 0.3.36's build then crashes (SIGSEGV) in the
+    first decode of every model we ship (found 2026-12-01; the tiny, fast and default models all
+    crashed, all ran with this off). Elsewhere the extra buffers (the CPU repack kernels) stay on.
+
+    >>> safe_model_fields("flags : fpu avx2 avx512f amx_tile amx_int8")
+    {'use_extra_bufts': False}
+    >>> safe_model_fields("flags : fpu avx2")
+    {}
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return {}
+    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split()}
+    return {"use_extra_bufts": False} if flags & {"amx_tile", "amx_int8"} else {}
+
+
+@contextlib.contextmanager
+def _defaults(name: str, fields: dict[str, Any]) -> Iterator[None]:
+    """Set ``fields`` on what ``llama_cpp.llama_cpp.<name>()`` returns, while inside."""
     import llama_cpp.llama_cpp as ll
 
-    original = ll.llama_context_default_params
+    original = getattr(ll, name)
 
     def patched() -> Any:
         params = original()
@@ -346,11 +385,11 @@ def _context_params(**fields: Any) -> Iterator[None]:
             setattr(params, key, value)
         return params
 
-    ll.llama_context_default_params = patched
+    setattr(ll, name, patched)
     try:
         yield
     finally:
-        ll.llama_context_default_params = original
+        setattr(ll, name, original)
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -393,10 +432,16 @@ def parse_json(text: str) -> dict[str, Any]:
 
     >>> parse_json('{"a": [1, 2], "b": {"c": "long str')
     {'a': [1, 2]}
+
+    A raw newline inside a string is kept (``strict=False``): our grammar forbids it
+    (``sampler.CHAR_RULE``), but a model server's JSON mode may not.
+
+    >>> parse_json('{"a": "one\\ntwo"}')
+    {'a': 'one\\ntwo'}
     """
     for candidate in (text, *_truncations(text)):
         try:
-            data = json.loads(candidate)
+            data = json.loads(candidate, strict=False)
         except json.JSONDecodeError:
             continue
         return data if isinstance(data, dict) else {}

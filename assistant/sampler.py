@@ -32,11 +32,19 @@ SHORTLIST = 256
 TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)  # llama_token_data
 
 
+# JSON forbids raw control characters inside strings; llama-cpp-python 0.3.36's converter allows them
+# (its ``char ::= [^"\\] | ...``), and a sampled "\n" inside a string then failed ``json.loads`` (found
+# 2026-12-01 by tests/test_llm_fast.py on the tiny model). Its own JSON grammar uses this rule.
+CHAR_RULE = r'char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
+
+
 def schema_grammar(schema: dict[str, Any]) -> str:
-    """GBNF text for a JSON schema (llama-cpp-python's converter, as response_format uses)."""
+    """GBNF text for a JSON schema (llama-cpp-python's converter, as response_format uses), with
+    strings that cannot hold raw control characters."""
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    return str(json_schema_to_gbnf(json.dumps(schema)))
+    lines = str(json_schema_to_gbnf(json.dumps(schema))).splitlines()
+    return "\n".join(CHAR_RULE if line.startswith("char ::=") else line for line in lines) + "\n"
 
 
 class Sampler:

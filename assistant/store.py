@@ -13,7 +13,8 @@ Write order, so that a crash at any instant leaves a state the next open
 repairs (see integrity.py): 1. bump the revision in SQLite (the write is now
 pending: the vectors' stamp lags behind); 2. write vectors; 3. commit the
 document rows (old rows out, new rows in, one transaction); 4. delete the
-vectors of replaced documents; 5. stamp the vectors with the revision. A
+vectors of replaced documents (by chunk id, from the old rows' chunk counts: a
+Chroma ``where`` delete scans the collection); 5. stamp the vectors with the revision. A
 crash between 1 and 5 can only leave vectors without rows (orphans), never
 rows without vectors.
                            + the lexical (FTS5) index of chunk tokens, see lexical.py
@@ -38,6 +39,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from .chunking import chunk_id
 from .errors import ConfigError, StoreError
 from .integrity import crash_point, write_lock
 from .lexical import LexicalIndex
@@ -255,6 +257,7 @@ class Store:
             crash_point("after_vectors")
             new_ids = {doc.doc_id for doc, _ in items}
             replaced = sorted({old for doc, _ in items for old in self.ids_for_source(doc.source)} - new_ids)
+            before = self._chunk_counts(new_ids | set(replaced))  # what the rows promised until step 3
             now = time.strftime("%Y-%m-%d %H:%M:%S")
             with self._write():  # 3.
                 self._db.executemany("DELETE FROM documents WHERE doc_id = ?",
@@ -269,20 +272,24 @@ class Store:
                 self.lexical.add(chunks)
                 crash_point("in_commit")
             crash_point("after_commit")
-            self._delete_where({"doc_id": {"$in": replaced}} if replaced else None)  # 4.
-            for doc, cs in items:  # a re-chunked document may now have fewer chunks
-                self._delete_where({"$and": [{"doc_id": doc.doc_id}, {"index": {"$gte": len(cs)}}]})
+            # 4. by id, not by a metadata filter: a filtered delete scans the collection, and one per
+            # document made ingest slow down as the index grew (303 -> 128 chunks/s from 17k to 33k chunks)
+            stale = [chunk_id(old, i) for old in replaced for i in range(before.get(old, 0))]
+            stale += [chunk_id(doc.doc_id, i) for doc, cs in items  # a re-chunked document may have fewer
+                      for i in range(len(cs), before.get(doc.doc_id, 0))]
+            self.delete_vectors(stale)
             self.mark_synced()  # 5.
         return replaced
 
     def remove(self, doc_id: str) -> None:
         """Delete a document and its chunks (row first: a crash leaves orphans, repaired on open)."""
         with self.lock():
+            count = self._chunk_counts({doc_id}).get(doc_id, 0)
             with self._write():
                 self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
                 self.lexical.remove({doc_id})
             crash_point("remove_after_commit")
-            self._delete_where({"doc_id": doc_id})
+            self.delete_vectors([chunk_id(doc_id, i) for i in range(count)])
             self.mark_synced()
 
     def sweep(self) -> int:
@@ -296,7 +303,7 @@ class Store:
     def expected_ids(self) -> dict[str, str]:
         """chunk id -> doc id for every chunk the document rows promise."""
         rows = self._db.execute("SELECT doc_id, chunks FROM documents").fetchall()
-        return {f"{doc_id}:{i:04d}": doc_id for doc_id, n in rows for i in range(n)}
+        return {chunk_id(doc_id, i): doc_id for doc_id, n in rows for i in range(n)}
 
     def vector_ids(self) -> set[str]:
         return {i for got in self._pages([]) for i in got["ids"]}
@@ -388,10 +395,6 @@ class Store:
             self.lexical.rebuild(self.chunks() if count else [])
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('lexical', ?)", (self.lexical.version,))
 
-    def _delete_where(self, where: dict[str, Any] | None) -> None:
-        if where is not None:
-            self._col.delete(where=where)
-
     def _chunk_counts(self, doc_ids: set[str] | None = None) -> dict[str, int]:
         """doc_id -> chunk count, for every document or only those of ``doc_ids``."""
         if doc_ids is None:
@@ -438,6 +441,9 @@ def _migrate(db: sqlite3.Connection) -> None:
                 db.execute(f"ALTER TABLE documents ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
         db.execute("CREATE TABLE IF NOT EXISTS document_meta (source TEXT NOT NULL, key TEXT NOT NULL, "
                    "value TEXT NOT NULL, PRIMARY KEY (source, key))")
+        # chunk_count() on every open sums this column: from the index instead of the rows' pages
+        # (full texts): 8.9 -> 0.7 ms at 23k documents / 50k chunks, measured 2026-12-01
+        db.execute("CREATE INDEX IF NOT EXISTS documents_chunks ON documents (chunks)")
 
 
 def _read_meta(db: sqlite3.Connection, path: Path) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 Set-ups (all on this machine, loopback only, private temp folders):
 
-- ``club``: ``chroma run`` + ``python -m llama_cpp.server`` (the model) +
+- ``club``: ``chroma run`` + ``python -m assistant.model_server`` (llama_cpp.server; the model) +
   ``assistant serve`` with ASSISTANT_CHROMA_URL / ASSISTANT_LLM_URL, exactly
   as docs/deploy.md starts them;
 - ``laptop``: ``assistant serve`` with embedded Chroma and the in-process
@@ -121,7 +121,7 @@ def bench(setup: str, args: argparse.Namespace, work: Path) -> list[dict[str, ob
             procs.append(start([str(BIN / "chroma"), "run", "--path", str(work / setup / "chroma"), "--host",
                                 "127.0.0.1", "--port", str(cport)], f"http://127.0.0.1:{cport}/api/v2/heartbeat",
                                env, work / setup / "chroma.log"))
-            procs.append(start([sys.executable, "-m", "llama_cpp.server", "--model", gguf_for(args.model),
+            procs.append(start([sys.executable, "-m", "assistant.model_server", "--model", gguf_for(args.model),
                                 "--host", "127.0.0.1", "--port", str(lport), "--n_ctx", "4096",
                                 "--interrupt_requests", "False"], f"http://127.0.0.1:{lport}/v1/models",
                                env, work / setup / "llm.log"))

@@ -125,6 +125,19 @@ def ingest_scale_section(r: dict) -> list[str]:  # type: ignore[type-arg]
             "![search latency and cold first query against index size](scale-latency.png)", ""]
 
 
+def store_writes_section(r: dict) -> list[str]:  # type: ignore[type-arg]
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_store_writes import markdown
+
+    cpu = r.get("machine", {}).get("cpu_model", "?")
+    return ["## Store writes as the index grows: filtered deletes beside deletes by id (issue 12)", "",
+            f"Command: `{r['command']}` (measured {r['timestamp_utc']}, {cpu}). The same units of >= 256 chunks "
+            "(ArguAna copies, random unit vectors) written into two fresh indexes, the old step 4 beside the new; "
+            "the store's own rate, no embedding.", "", markdown(r), ""]
+
+
 def scale_section(s: dict) -> list[str]:  # type: ignore[type-arg]
     rows = ["## Search latency at 100 and 10,000 chunks", "",
             f"Command: `.venv/bin/python {s['command']}` ({s['queries']} queries, k=6; "
@@ -206,6 +219,8 @@ def main() -> int:
         body += embed_section(e)
     if (r := _load("scale")) is not None:
         body += ingest_scale_section(r)
+    if (w := _load("store_writes")) is not None:
+        body += store_writes_section(w)
     if (s := _load("search_scale")) is not None:
         body += scale_section(s)
     if (s := _load("serve")) is not None:

@@ -83,7 +83,7 @@ def start_llm(folder: Path) -> Server:
     gguf = models.ensure(models.find_entry(models.load_registry(s.models_file), "test"), s.models_dir)
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
-    return start([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+    return start([sys.executable, "-m", "assistant.model_server", "--model", str(gguf), "--host", "127.0.0.1",
                   "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--interrupt_requests", "False"],
                  f"http://127.0.0.1:{port}/v1", "/models", folder / f"llm-{port}.log")
 
@@ -181,7 +181,9 @@ def test_the_page_serves_two_sessions_at_once(team: Assistant, real_embedder) ->
     # its tokenize endpoint included (docs/deploy.md), so the second waits there, not in the page's queue.
     from assistant.backends import concurrency
 
-    assert concurrency(a.settings) > 1 and len(recording.spans) == 2
+    # Two Asks, at least one generation each: an Ask writes once more when every point copied its source
+    # (modes.py, "answer:retry"), which the tiny model does on some CPUs.
+    assert concurrency(a.settings) > 1 and len(recording.spans) >= 2
 
 
 def test_model_server_going_away_mid_answer_is_one_clear_error_and_loses_nothing(

@@ -19,6 +19,12 @@ def _chunk_ids(a: Assistant) -> list[str]:
     return sorted(c.chunk_id for c in a.store().chunks())
 
 
+def _no_stray_vectors(a: Assistant) -> bool:
+    """Chroma holds exactly the vectors the document rows promise (``chunks()`` alone hides strays)."""
+    store = a.store()
+    return store.vector_ids() == set(store.expected_ids())
+
+
 def test_ingest_seeds_lists_documents_with_chunk_counts(fake_assistant: Assistant) -> None:
     report = fake_assistant.ingest([SEEDS], show_progress=False)
     assert len(report.added) == 4 and not report.unchanged
@@ -50,6 +56,7 @@ def test_changed_file_replaces_its_chunks(fake_assistant: Assistant, tmp_path: P
     assert len(docs) == 1 and docs[0].chunks == 1
     ids = _chunk_ids(fake_assistant)
     assert len(ids) == 1 and not any(i.startswith(old.doc_id) for i in ids)
+    assert _no_stray_vectors(fake_assistant)
     assert "Second version" in fake_assistant.search("second version", 3)[0].chunk.text
 
 
@@ -65,6 +72,7 @@ def test_rechunking_with_new_settings_leaves_no_stale_chunks(tmp_path: Path) -> 
     report = big.ingest([path], show_progress=False)
     assert report.chunks_written < many
     assert len(_chunk_ids(big)) == big.documents()[0].chunks == report.chunks_written
+    assert _no_stray_vectors(big)
 
 
 def test_remove_by_id_prefix_name_or_title(fake_assistant: Assistant) -> None:
@@ -77,6 +85,7 @@ def test_remove_by_id_prefix_name_or_title(fake_assistant: Assistant) -> None:
     left = fake_assistant.documents()
     assert len(left) == 1
     assert {c.doc_id for c in fake_assistant.store().chunks()} == {left[0].doc_id}
+    assert _no_stray_vectors(fake_assistant)
     assert fake_assistant.search("office", 50)  # the rest still searchable
     with pytest.raises(StoreError, match="no document matches"):
         fake_assistant.remove("Homeward Bound")
