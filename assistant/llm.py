@@ -115,7 +115,8 @@ class LlamaGenerator:
                 # its own, and with mmap the file's pages stay resident too (the 1.5B model:
                 # 1.86 GB RSS with mmap, 1.27 GB without; the kernels use the same repacked copy).
                 # A unified KV cache with spare sequences lets label tails share the prompt's cells.
-                with _context_params(n_seq_max=1 + PARALLEL_TAILS, kv_unified=True), model_params():
+                with _defaults("llama_context_default_params", {"n_seq_max": 1 + PARALLEL_TAILS,
+                                                                 "kv_unified": True}), model_params():
                     self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
                                       n_threads_batch=self.threads, n_batch=512, seed=self.seed,
                                       use_mmap=False, verbose=False)
@@ -334,13 +335,6 @@ def _groups(lengths: list[int], budget: int, width: int) -> list[list[int]]:
 
 
 @contextlib.contextmanager
-def _context_params(**fields: Any) -> Iterator[None]:
-    """``Llama()`` has no argument for some context fields: set them on the defaults it starts from."""
-    with _defaults("llama_context_default_params", fields):
-        yield
-
-
-@contextlib.contextmanager
 def model_params() -> Iterator[None]:
     """The model fields ``Llama()`` has no argument for (see ``safe_model_fields``), set on its defaults.
 
@@ -386,7 +380,10 @@ def safe_model_fields(cpuinfo: str | None = None, system_info: str | None = None
 
 @contextlib.contextmanager
 def _defaults(name: str, fields: dict[str, Any]) -> Iterator[None]:
-    """Set ``fields`` on what ``llama_cpp.llama_cpp.<name>()`` returns, while inside."""
+    """Set ``fields`` on what ``llama_cpp.llama_cpp.<name>()`` returns, while inside.
+
+    ``Llama()`` has no argument for some context and model fields; it starts from these defaults.
+    """
     import llama_cpp.llama_cpp as ll
 
     original = getattr(ll, name)

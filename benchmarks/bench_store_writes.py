@@ -31,7 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,8 @@ from bench_scale import copies
 
 from assistant import Settings
 from assistant.arguana import build_corpus, load_points
-from assistant.chunking import chunk_document, chunker_signature
+from assistant.chunking import chunker_signature
+from assistant.ingest import Unit, _units
 from assistant.store import Store
 from assistant.types import Chunk, Document
 
@@ -62,30 +63,24 @@ class OldDeletes(Store):
         return replaced
 
 
-def units(docs: Sequence[Document], size: int) -> Iterator[list[tuple[Document, list[Chunk]]]]:
-    """Units of >= 256 chunks from copies of ``docs`` until ``size`` chunks (the same for both paths)."""
-    s = Settings.load()
-    total, copy, unit, count = 0, 0, [], 0
+def units(docs: Sequence[Document], size: int, settings: Settings) -> list[Unit]:
+    """``ingest``'s own units (whole documents, >= 256 chunks) over copies of ``docs``, to ``size`` chunks."""
+    plan: list[Unit] = []
+    total, copy = 0, 0
     while total < size:
-        for doc in copies(docs, copy):
-            chunks = chunk_document(doc, size=s.chunk_size, overlap=s.chunk_overlap)
-            unit.append((doc, chunks))
-            count += len(chunks)
-            if count >= UNIT:
-                yield unit
-                total += count
-                unit, count = [], 0
-                if total >= size:
-                    return
+        for unit in _units(copies(docs, copy), settings.chunk_size, settings.chunk_overlap, UNIT):
+            plan.append(unit)
+            total += sum(len(cs) for _, cs in unit)
+            if total >= size:
+                break
         copy += 1
+    return plan
 
 
-def write(store_cls: type[Store], index: Path, plan: list[list[tuple[Document, list[Chunk]]]],
-          step: int) -> dict[str, Any]:
+def write(store_cls: type[Store], index: Path, plan: list[Unit], chunker: str, step: int) -> dict[str, Any]:
     import numpy as np
 
     rng = np.random.default_rng(0)
-    chunker = chunker_signature(Settings.load().chunk_size, Settings.load().chunk_overlap)
     store = store_cls.open(index, embedder=IDENTITY, create=True)
     started = last_t = time.perf_counter()
     written = last_n = 0
@@ -132,12 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     docs, _ = build_corpus(load_points(args.arguana))
     docs = list({d.doc_id: d for d in docs}.values())
-    plan = list(units(docs, args.size))
+    settings = Settings.load()
+    plan = units(docs, args.size, settings)
+    chunker = chunker_signature(settings.chunk_size, settings.chunk_overlap)
     tmp = Path(tempfile.mkdtemp(prefix="bench-store-"))
     started = time.perf_counter()
     try:
-        results = {"old": write(OldDeletes, tmp / "old", plan, args.step),
-                   "new": write(Store, tmp / "new", plan, args.step)}
+        results = {"old": write(OldDeletes, tmp / "old", plan, chunker, args.step),
+                   "new": write(Store, tmp / "new", plan, chunker, args.step)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out = {"command": shlex.join([sys.executable, *sys.argv]),

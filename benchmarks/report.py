@@ -9,9 +9,11 @@ above it (the core section, written by hand from core.json) is kept.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the benchmarks' own markdown tables
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 PLOT = ROOT / "docs" / "latency-per-mode.png"
@@ -112,9 +114,6 @@ def embed_section(e: dict) -> list[str]:  # type: ignore[type-arg]
 
 
 def ingest_scale_section(r: dict) -> list[str]:  # type: ignore[type-arg]
-    import sys
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_scale import markdown
 
     return ["## Large libraries: ingest and search up to 200k chunks (issue 12)", "",
@@ -126,9 +125,6 @@ def ingest_scale_section(r: dict) -> list[str]:  # type: ignore[type-arg]
 
 
 def store_writes_section(r: dict) -> list[str]:  # type: ignore[type-arg]
-    import sys
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_store_writes import markdown
 
     cpu = r.get("machine", {}).get("cpu_model", "?")
