@@ -34,7 +34,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import AbstractContextManager, closing, contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -102,6 +102,7 @@ class Store:
         self._db = db
         self._col = collection
         self.lexical = LexicalIndex(db)
+        self._lock_depth = 0  # Store.lock() held by this store, and how deeply
 
     @classmethod
     def open(cls, path: Path, *, embedder: str, create: bool = False, server: ChromaServer | None = None) -> Store:
@@ -358,9 +359,26 @@ class Store:
         with self._write():
             pass
 
-    def lock(self, *, wait: bool = True) -> AbstractContextManager[bool]:
-        """The index's write lock (see ``integrity.write_lock``)."""
-        return write_lock(self.path, wait=wait)
+    @contextmanager
+    def lock(self, *, wait: bool = True) -> Iterator[bool]:
+        """The index's write lock (see ``integrity.write_lock``), re-entrant on this store.
+
+        An ingest holds it from deciding what is new to its last write, and every ``add`` inside
+        takes it again: flock would block on a second descriptor of the same file in one process.
+        """
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield True
+            finally:
+                self._lock_depth -= 1
+            return
+        with write_lock(self.path, wait=wait) as mine:
+            self._lock_depth = 1 if mine else 0
+            try:
+                yield mine
+            finally:
+                self._lock_depth = 0
 
     def rebuild_lexical(self) -> int:
         """Re-index every stored chunk lexically (repair); returns the number of chunks."""
