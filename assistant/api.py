@@ -69,28 +69,53 @@ class Assistant:
         """The index, checked (see integrity.py); ``create`` makes an empty one if none exists yet.
 
         What a crash left is repaired on open; missing vectors are re-embedded
-        only with ``repair`` (ingest, sync), else they are a ``StoreError``.
-        The store is embedded Chroma, or a Chroma server when ``chroma_url`` is set (backends.py).
+        only with ``repair`` (ingest, sync), else they are a ``StoreError``; with ``repair`` the SQLite
+        file is read whole first and a damaged vector store rebuilt (recover.py). An index this process may not
+        write opens read-only. The store is embedded Chroma, or a Chroma server when ``chroma_url``
+        is set (backends.py).
         """
         if self._store is None:
-            from .backends import open_store
+            from functools import partial
 
-            store = open_store(self.settings, embedder=self.embedder.identity, create=create)
+            from .backends import open_store
+            from .recover import open_writable
+
+            opener = partial(open_store, self.settings, embedder=self.embedder.identity, create=create)
+            store = (open_writable(opener, self.settings.index_dir, embedded=not self.settings.chroma_url)
+                     if repair else opener())
             try:
-                integrity.ensure(store, embedder=self.embedder if repair else None)  # type: ignore[arg-type]
+                integrity.ensure(store, embedder=self.embedder if repair else None)
             except BaseException:
                 store.close()
                 raise
             self._store = store
         elif repair:
-            integrity.ensure(self._store, embedder=self.embedder)  # type: ignore[arg-type]
+            integrity.ensure(self._store, embedder=self.embedder)
         return self._store
 
     def check(self, *, repair: bool = False) -> Audit:
-        """Compare the document rows with the vectors in full; ``repair`` fixes what differs."""
-        if self._store is None:
-            self._store = Store.open(self.settings.index_dir, embedder=self.embedder.identity)
-        return integrity.check(self._store, embedder=self.embedder if repair else None, fix=repair)
+        """Compare the document rows with the vectors in full; ``repair`` fixes what differs.
+
+        ``repair`` first rebuilds a damaged SQLite file or vector store from what is intact and
+        re-reads documents whose rows were lost from their source files (recover.py); what it
+        did is in the audit's ``notes``. Without ``repair``, damage anywhere is a ``StoreError``.
+        """
+        from functools import partial
+
+        from . import recover
+        from .backends import open_store
+
+        opener = partial(open_store, self.settings, embedder=self.embedder.identity)
+        if not repair:
+            self._store = self._store or opener()
+            recover.verify(self._store)
+            return integrity.check(self._store, embedder=None, fix=False)
+        self.close()  # the repair may replace files under an open store: start from them afresh
+        self._store, mending = recover.mend(self.settings.index_dir, opener, identity=self.embedder.identity,
+                                            embedded=not self.settings.chroma_url)
+        notes = mending.notes + recover.reread(mending.lost, lambda source: self.ingest([source], show_progress=False))
+        found = integrity.check(self._store, embedder=self.embedder, fix=True)
+        return replace(found, notes=tuple(notes))
 
     @property
     def generator(self) -> Generator:
@@ -166,11 +191,16 @@ class Assistant:
         files = [Path(p) for p in paths]
         if not files:
             raise InputError("nothing to ingest: give one or more files or folders")
+        from functools import partial
+
+        from .index_lock import open_to_write
+
         s = self.settings
         check_index_path(s.index_dir)
         fresh = not s.index_dir.exists()
+        opened = partial(open_to_write, s.index_dir, partial(self.store, create=True))  # once all files are read
         try:
-            return _ingest(files, store=lambda: self.store(create=True, repair=True), embedder=self.embedder,
+            return _ingest(files, store=opened, embedder=self.embedder,
                            chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap,
                            max_bytes=s.max_file_bytes, show_progress=show_progress)
         except BaseException:
@@ -186,16 +216,22 @@ class Assistant:
             self._store, self._retriever = None, None
 
     def sync(self, folder: str | Path | None = None, *, show_progress: bool | None = None) -> IngestReport:
-        """Make the index match a folder (default: seeds/): ingest it, drop its deleted files."""
+        """Make the index match a folder (default: seeds/): ingest it, drop its deleted files, in one turn."""
         folder = Path(folder or self.settings.seeds_dir).resolve()
         if not folder.is_dir():
             raise InputError(f"not a folder: {folder}")
-        report = self.ingest([folder], show_progress=show_progress)
-        store = self.store()
-        store.sweep()  # vectors orphaned by an interrupted ingest
-        for info in store.documents():
-            if Path(info.source).is_relative_to(folder) and not Path(info.source).exists():
-                store.remove(info.doc_id)
+        if not self.settings.index_dir.exists():  # a first sync: nothing stored yet to sweep or drop
+            return self.ingest([folder], show_progress=show_progress)
+        from .index_lock import hold_lock
+
+        store = self.store(create=True, repair=True)
+        # One turn for the whole sync: the sweep would take another writer's pending vectors for orphans.
+        with hold_lock(store):
+            report = self.ingest([folder], show_progress=show_progress)
+            store.sweep()  # vectors orphaned by an interrupted ingest
+            for info in store.documents():
+                if Path(info.source).is_relative_to(folder) and not Path(info.source).exists():
+                    store.remove(info.doc_id)
         return report
 
     def documents(self) -> list[DocumentInfo]:
@@ -211,7 +247,7 @@ class Assistant:
         return info
 
     def find(self, ref: str) -> DocumentInfo:
-        """The one document that ``ref`` names."""
+        """The one document that ``ref`` names; a reference naming none or several is bad input (exit 2)."""
         ref = ref.strip()
         if not ref:
             raise InputError("empty document reference: give an id, path, file name or title")
@@ -229,7 +265,7 @@ class Assistant:
                 return hits[0]
             if len(hits) > 1:
                 raise InputError(f"{ref!r} matches {len(hits)} documents; use the id from `assistant docs`")
-        raise StoreError(f"no document matches {ref!r}; see `assistant docs`")
+        raise InputError(f"no document matches {ref!r}; see `assistant docs`")
 
     # -- retrieval -------------------------------------------------------------
 

@@ -1,19 +1,22 @@
 """The ``assistant`` command line: parse, call one library function, print.
 
-Errors meant for the user (``AssistantError``) become one line on stderr and
-a non-zero exit; anything else is a bug and keeps its traceback.
+Errors meant for the user (``AssistantError``) and argparse's own become one
+line on stderr and a non-zero exit (2 for bad input); anything else is a bug
+and keeps its traceback. Everything a command prints, on stdout and stderr,
+passes through ``terminal.clean``: requests, titles and answers are shown as
+text, never as terminal escape sequences.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import offline
 from .errors import AssistantError, InputError
+from .terminal import CleanStream, dumps
 
 offline.enforce()
 
@@ -21,8 +24,15 @@ if TYPE_CHECKING:
     from .api import Assistant
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose mistakes read like every other error: one line, exit 2 (sub-commands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="assistant",
         description="Local, offline debate assistant: cited answers, briefs, steelmen and rebuttals "
                     "from your own essays.",
@@ -129,6 +139,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; everything it prints passes through ``terminal.clean`` (text, never escapes)."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = CleanStream(out), CleanStream(err)
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # `assistant search ... | head`: the reader left; nothing more to say
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # so the interpreter's final flush is quiet
+        return 0
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
@@ -149,7 +176,7 @@ def _assistant(args: argparse.Namespace, **extra: Any) -> Assistant:
 
 
 def _emit(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2))
+    print(dumps(data))
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -214,8 +241,7 @@ def _write(args: argparse.Namespace) -> int:
     from .render import answer_dict, answer_markdown
 
     if args.out:  # before the model runs: a bad path or format must not throw an answer away
-        check_out_path(args.out)
-        _check_out(args.out)
+        check_out(args.out)
     a = _assistant(args, k=args.k, temperature=args.temperature, max_tokens=args.max_tokens,
                    save_history=False if args.no_history else None)
     with TerminalProgress(sys.stderr) as progress:
@@ -233,31 +259,35 @@ def _scope_arg(s: argparse.ArgumentParser) -> None:
                    help="only use this document (id, id prefix, file name or title); repeatable")
 
 
-def check_out_path(path: str) -> None:
-    """Refuse an ``--out`` path we could not write, before any generation starts."""
+def check_out(path: str, *, export: bool = True) -> None:
+    """Refuse an ``--out`` path we could not write, before any model or index work starts.
+
+    ``export``: the format is chosen by the suffix (export.py), so an unknown one is refused too.
+    Writability is tried, not read from permission bits: root passes ``os.access`` everywhere, even
+    where nothing can be created (/proc, /sys, a read-only mount). Exports replace the target with a
+    file written beside it, so the folder is what must be writable.
+    """
     import os
     from pathlib import Path
 
-    from .errors import InputError
-
     out = Path(path).expanduser()
+    folder, shown = out.parent, str(path)[:120]
     try:
-        parent = out.parent.resolve()
         if out.is_dir():
-            raise InputError(f"--out {path} is a folder: give a file name")
-        if not parent.is_dir():
-            raise InputError(f"--out {path}: the folder {parent} does not exist")
-        if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-            raise InputError(f"--out {path}: permission denied")
+            raise InputError(f"--out {shown} is a folder: give a file name")
+        if out.exists() and not out.is_file():
+            raise InputError(f"--out {shown} is not a regular file")
+        if not folder.is_dir():
+            raise InputError(f"--out {shown}: the folder {folder} does not exist")
+        if export:
+            from .export import export_format
+
+            export_format(path)
+        probe = folder / f".{out.name}.{os.getpid()}.probe"
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        probe.unlink()
     except OSError as exc:
-        raise InputError(f"--out {str(path)[:80]}: {exc.strerror}") from None
-
-
-def _check_out(path: str) -> None:
-    """An --out path we cannot export to fails before any work is done (format by suffix)."""
-    from .export import export_format
-
-    export_format(path)
+        raise InputError(f"--out {shown}: cannot write a file in {folder} ({exc.strerror or exc})") from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -283,6 +313,8 @@ def _eval(args: argparse.Namespace) -> int:
 
     if args.what == "arguana" and not args.path:
         raise AssistantError("eval arguana needs the path of a JSONL file in the ArguAna format")
+    if args.out:  # results are saved as items finish: a bad path must fail now, not after the first item
+        check_out(args.out, export=False)
     paths = tuple(p.strip() for p in args.paths.split(",") if p.strip())
     if not paths or set(paths) - {"staged", "one-call"}:
         raise InputError(f"--paths takes staged, one-call or both, got {args.paths!r}")

@@ -69,9 +69,9 @@ def _history(args: argparse.Namespace) -> int:
 
     entries = _assistant(args).history().entries(args.limit)
     if args.json:
-        import json
+        from .terminal import dumps
 
-        print(json.dumps([asdict(e) for e in entries], ensure_ascii=False, indent=2))
+        print(dumps([asdict(e) for e in entries]))
     elif not entries:
         print("No saved answers yet: ask, brief, steelman or rebut something first.")
     else:
@@ -81,11 +81,12 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from .export import export, export_format
+    from .cli import check_out
+    from .export import export
     from .render import answer_dict, answer_markdown
 
     if args.out:
-        export_format(args.out)
+        check_out(args.out)
     a = _assistant(args)
     saved = a.saved(args.id)
     if args.out:
@@ -93,9 +94,9 @@ def _show(args: argparse.Namespace) -> int:
         print(f"wrote #{saved.entry.id} to {path}", file=sys.stderr)
         return 0
     if args.json:
-        import json
+        from .terminal import dumps
 
-        print(json.dumps(answer_dict(saved.answer), ensure_ascii=False, indent=2))
+        print(dumps(answer_dict(saved.answer)))
     else:
         print(f"#{saved.entry.id}  saved {saved.entry.created}\n")
         print(answer_markdown(saved.answer))

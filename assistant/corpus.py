@@ -10,7 +10,8 @@ Not handled: OCR of scanned PDFs, encrypted PDFs, DOCX, scripts or styles
 inside HTML, encodings other than UTF-8 / UTF-16 with BOM / Windows-1252.
 Every refusal is a ``FileError`` with a one-line reason: special files
 (FIFOs, devices), NUL bytes anywhere in a text file, bad UTF-16, lone
-surrogates, names too long for the file system.
+surrogates, names too long for the file system, names that are not UTF-8.
+Folders are walked by folders.py, which also says what it had to pass over.
 
 Normalisation (NFC, ``\\n`` line ends, no trailing spaces, at most one blank
 line in a row) happens once here; every char offset downstream refers to the
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import stat
 import unicodedata
@@ -31,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FileError
-from .types import Document
+from .folders import Walk, walk
+from .types import Document, Skipped
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -44,19 +47,36 @@ ENCRYPTED = "encrypted PDF (needs a password or a decryption library): save a co
 
 
 def find_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders (recursively, supported suffixes only, sorted); files pass as given."""
-    found: list[Path] = []
+    """Expand folders (recursively, supported suffixes only, sorted); files pass as given.
+
+    What a folder walk passes over is dropped here: ``scan`` also returns it, for the ingest report.
+    """
+    return scan(paths).files
+
+
+def scan(paths: Iterable[Path]) -> Walk:
+    """``find_files`` plus what the folder walks passed over (loops, dangling links, unreadable subfolders).
+
+    A path the user named that is missing or cannot be looked at raises ``FileError``;
+    files of other types inside a folder are only counted (``Walk.ignored``).
+    """
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    ignored = 0
     for path in paths:
         path = Path(path).expanduser()
         mode = _mode(path, "no such file or folder")
-        if stat.S_ISDIR(mode):
-            try:
-                found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED))
-            except OSError as exc:
-                raise FileError(f"cannot read folder ({exc.strerror})", path) from None
-        else:
-            found.append(path)
-    return found
+        if not stat.S_ISDIR(mode):
+            files.append(path)
+            continue
+        try:
+            found = walk(path, lambda p: p.suffix.lower() in SUPPORTED)
+        except OSError as exc:
+            raise FileError(f"cannot read folder ({exc.strerror})", path) from None
+        files += found.files
+        skipped += found.skipped
+        ignored += found.ignored
+    return Walk(files, skipped, ignored)
 
 
 def _mode(path: Path, missing: str) -> int:
@@ -67,6 +87,15 @@ def _mode(path: Path, missing: str) -> int:
         raise FileError(missing, path) from None
     except OSError as exc:  # ENAMETOOLONG, EACCES, ELOOP, ...
         raise FileError(f"cannot open ({exc.strerror})", _short(path)) from None
+
+
+def _utf8(text: str) -> bool:
+    """False for a name with bytes that are not UTF-8 (Python holds them as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _short(path: Path) -> str:
@@ -88,6 +117,8 @@ def read_document(path: Path, *, max_bytes: int) -> Document:
     path = Path(path).expanduser()
     mode = _mode(path, "no such file")
     path = path.resolve()
+    if not _utf8(str(path)):  # the index stores the path as text: it could not be named there
+        raise FileError("file name is not valid UTF-8 (rename the file)", os.fsencode(path).decode("utf-8", "replace"))
     if stat.S_ISDIR(mode):
         raise FileError("is a folder, not a file", path)
     if not stat.S_ISREG(mode):

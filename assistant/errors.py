@@ -14,7 +14,8 @@ class AssistantError(Exception):
 
 
 class InputError(AssistantError):
-    """Bad input: missing, empty, unsupported, oversized or undecodable file; empty query."""
+    """Bad input: a file, flag or path the user gave (missing, empty, unsupported, unwritable ``--out``),
+    an empty query, or a reference (document, history id) that names nothing."""
 
     exit_code = 2
 

@@ -12,7 +12,6 @@ marked "source changed". ``answer_from_dict`` is the inverse of
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .cards import SOURCE_CHANGED, DocLookup
-from .errors import InputError, StoreError
+from .errors import InputError
 from .types import Answer, Chunk, Clash, Document, Gates, KeyTerm, Passage, Point, Quote, Timings
 
 _DDL = """
@@ -58,16 +57,24 @@ class History:
     """The ``history`` table of one index's ``documents.sqlite``."""
 
     def __init__(self, db_path: Path) -> None:
-        try:
-            self._db = sqlite3.connect(db_path, check_same_thread=False)
+        from .dbfile import connect, writable
+
+        self._index = db_path.parent
+        self.read_only = db_path.is_file() and not writable(self._index)
+        # dbfile's connection: damage and permission errors are one line at any query, not only here
+        self._db = connect(db_path, index=self._index, read_only=self.read_only)
+        if not self.read_only:
             self._db.executescript(_DDL)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the answer history in {db_path} ({exc})") from None
+        elif not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'history'").fetchone():
+            self._db.executescript(_DDL.replace("CREATE TABLE", "CREATE TEMP TABLE"))  # reads as empty
 
     def save(self, answer: Answer, *, settings: dict[str, Any], documents: DocLookup) -> int:
         """Store ``answer``; returns its id."""
+        from .dbfile import ReadOnlyIndex
         from .render import answer_dict
 
+        if self.read_only:
+            raise ReadOnlyIndex(self._index, "the answer was not saved")
         cited = dict.fromkeys(p.chunk.doc_id for p in answer.passages)
         snapshot = {d: {k: v for k, v in asdict(doc).items() if k != "text"}
                     for d in cited if (doc := documents(d)) is not None}

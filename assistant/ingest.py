@@ -14,8 +14,14 @@ A *unit* is a few whole documents with at least ``batch_size`` chunks; the
 writer stores each unit with one ``Store.add`` (one Chroma upsert, one SQLite
 transaction). An interrupted ingest therefore keeps every unit written before
 the interruption and none of the one in flight; the next run skips the stored
-documents as unchanged and resumes with the rest. Not handled: several
-writers on one index at once.
+documents as unchanged and resumes with the rest.
+
+Several writers on one index take turns (index_lock.py): an ingest holds the
+index's write lock from deciding what is new to its last write, so a second
+``assistant ingest`` waits (saying so on stderr) and then reports its true
+counts (the documents the first one stored are unchanged for it). What a folder walk
+could not look at (symlink loops, dangling links, unreadable subfolders) is
+listed in the report, not passed over in silence (folders.py).
 """
 
 from __future__ import annotations
@@ -30,9 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from .chunking import chunk_document, chunker_signature
-from .corpus import find_files, read_document
+from .corpus import read_document, scan
 from .embed import Embedder
 from .errors import FileError, InputError
+from .folders import Walk
+from .index_lock import hold_lock, pause_for_tests
 from .store import Store
 from .types import Chunk, Document, IngestReport
 
@@ -47,28 +55,31 @@ def ingest(paths: Iterable[Path], *, store: Store | Callable[[], Store], embedde
            show_progress: bool | None = None) -> IngestReport:
     """Add files and folders to ``store`` (or to the store that callable opens, once all files read)."""
     started = time.perf_counter()
-    docs = read_all(paths, max_bytes=max_bytes)
+    docs, found = read_all(paths, max_bytes=max_bytes)
     store = store() if callable(store) else store
     report = ingest_documents(docs, store=store, embedder=embedder, chunk_size=chunk_size,
                               chunk_overlap=chunk_overlap, batch_size=batch_size, show_progress=show_progress)
-    return replace(report, seconds=time.perf_counter() - started)
+    return replace(report, seconds=time.perf_counter() - started, skipped=found.skipped, ignored=found.ignored)
 
 
 def ingest_documents(docs: Sequence[Document], *, store: Store, embedder: Embedder, chunk_size: int,
                      chunk_overlap: int, batch_size: int = UNIT_CHUNKS,
                      show_progress: bool | None = None) -> IngestReport:
-    """Add already-read documents (e.g. an evaluation corpus built in memory)."""
+    """Add already-read documents (e.g. an evaluation corpus built in memory), holding the index lock."""
     started = time.perf_counter()
     docs = _unique(list(docs))
     chunker = chunker_signature(chunk_size, chunk_overlap)
-    todo = [d for d in docs if store.version_of(d.doc_id) != (d.source, chunker)]
-    todo_ids = {d.doc_id for d in todo}
-    unchanged = [store.info(d.doc_id) for d in docs if d.doc_id not in todo_ids]
-    replacing = {d.doc_id for d in todo if set(store.ids_for_source(d.source)) - {d.doc_id}}
-    units = _units(todo, chunk_size, chunk_overlap, max(1, batch_size))
-    with _Progress(len(todo), show_progress) as bar:
-        written = run_pipeline(units, embedder, lambda unit, vectors: _write(store, unit, vectors, chunker, bar))
-    infos = [store.info(doc.doc_id) for doc in todo]
+    with hold_lock(store):  # from deciding what is new to the last write: a second writer waits its turn
+        todo = [d for d in docs if store.version_of(d.doc_id) != (d.source, chunker)]
+        todo_ids = {d.doc_id for d in todo}
+        unchanged = [store.info(d.doc_id) for d in docs if d.doc_id not in todo_ids]
+        replacing = {d.doc_id for d in todo if set(store.ids_for_source(d.source)) - {d.doc_id}}
+        pause_for_tests()
+        units = _units(todo, chunk_size, chunk_overlap, max(1, batch_size))
+        with _Progress(len(todo), show_progress) as bar:
+            written = run_pipeline(units, embedder,
+                                   lambda unit, vectors: _write(store, unit, vectors, chunker, bar))
+        infos = [store.info(doc.doc_id) for doc in todo]
     return IngestReport(
         added=[i for i in infos if i.doc_id not in replacing],
         replaced=[i for i in infos if i.doc_id in replacing],
@@ -78,20 +89,24 @@ def ingest_documents(docs: Sequence[Document], *, store: Store, embedder: Embedd
     )
 
 
-def read_all(paths: Iterable[Path], *, max_bytes: int) -> list[Document]:
+def read_all(paths: Iterable[Path], *, max_bytes: int) -> tuple[list[Document], Walk]:
     """Read every file under ``paths``, or raise one error that lists every file that failed.
 
-    The message stays on one line: ``2 of 5 files cannot be ingested, nothing was stored:
-    a.pdf (encrypted PDF ...); b.txt (binary file ...)``.
+    Also returns what the folder walks found, with what they passed over
+    (``Walk.skipped``: loops, dangling links, unreadable subfolders; not an
+    error, since there is no file to read). A file that is found but fails to
+    read is an error, as is a path the user named. The message stays on one line:
+    ``2 of 5 files cannot be ingested, nothing was stored: a.pdf (encrypted PDF ...); b.txt (binary file ...)``.
     """
     bad: list[FileError] = []
     docs: list[Document] = []
-    files: list[Path] = []
+    walks: list[Walk] = []
     for given in paths:
         try:
-            files += find_files([given])
+            walks.append(scan([given]))
         except FileError as exc:
             bad.append(exc)
+    files = [f for w in walks for f in w.files]
     missing = len(bad)
     for path in files:
         try:
@@ -104,7 +119,9 @@ def read_all(paths: Iterable[Path], *, max_bytes: int) -> list[Document]:
     if bad:
         listed = "; ".join(f"{Path(e.path).name or e.path} ({e.reason})" for e in bad)
         raise InputError(f"{len(bad)} of {total} files cannot be ingested, so nothing was stored: {listed}")
-    return docs
+    return docs, Walk(files, [s for w in walks for s in w.skipped], sum(w.ignored for w in walks))
+
+
 def run_pipeline(units: Iterator[Unit], embedder: Embedder,
                  write: Callable[[Unit, list[list[float]]], None]) -> int:
     """Chunk in one thread, embed here, write in another; returns the chunks written.

@@ -22,8 +22,10 @@ A part is anything with ``name``, ``ids()``, ``delete(ids)`` and
 fails (a part written in the same SQLite transaction as the rows cannot
 drift on its own). The persistent lexical index (FTS5, lexical.py) is the second part.
 
-Not handled: a damaged SQLite file (that is ``Store.open``'s "corrupted"
-error) or vectors whose numbers were altered in place.
+A read-only index (dbfile.writable) is audited without the lock and never
+repaired: what needs a repair is a ``ReadOnlyIndex`` error naming it. A damaged
+SQLite or Chroma file is recover.py's (``assistant check --repair``). Not
+handled: vectors whose numbers were altered in place.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from .dbfile import REBUILD_HINT, IndexDamaged, ReadOnlyIndex
 from .errors import StoreError
 from .types import Chunk
 
@@ -67,10 +70,11 @@ class Audit:
     chunks: int
     missing: dict[str, list[str]] = field(default_factory=dict)
     orphans: dict[str, list[str]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # damaged files rebuilt before the comparison (recover.py), one clause each
 
     @property
     def ok(self) -> bool:
-        return not any(self.missing.values()) and not any(self.orphans.values())
+        return not any(self.missing.values()) and not any(self.orphans.values()) and not self.notes
 
     def summary(self) -> str:
         """One line, e.g. ``4 documents, 59 chunks; vectors: 59 missing, 2 orphans``."""
@@ -78,7 +82,8 @@ class Audit:
                     for name in sorted(set(self.missing) | set(self.orphans))
                     if self.missing.get(name) or self.orphans.get(name)]
         head = f"{self.documents} documents, {self.chunks} chunks"
-        return f"{head}; {'; '.join(problems)}" if problems else f"{head}; every part holds exactly those chunks"
+        body = f"{head}; {'; '.join(problems)}" if problems else f"{head}; every part holds exactly those chunks"
+        return "; ".join([body, *self.notes])
 
 
 class Vectors:
@@ -156,12 +161,12 @@ def rechunk(store: Store, chunk_ids: Sequence[str]) -> list[Chunk]:
         except ValueError:
             size = overlap = -1
         if chunker_signature(size, overlap) != chunker:
-            raise StoreError(f"document {doc_id} was chunked with unknown settings {chunker!r}; delete the "
-                             "index and run `assistant ingest` again")
+            raise StoreError(f"document {doc_id} was chunked with unknown settings {chunker!r}, so its "
+                             f"vectors cannot be remade here; {REBUILD_HINT}")
         chunks = chunk_document(store.document(doc_id), size=size, overlap=overlap)
         if len(chunks) != info.chunks:
             raise StoreError(f"document {doc_id} no longer chunks into {info.chunks} pieces (was the chunker "
-                             "upgraded?); delete the index and run `assistant ingest` again")
+                             f"upgraded?); {REBUILD_HINT}")
         out += [c for c in chunks if c.chunk_id in wanted]
     return out
 
@@ -174,21 +179,29 @@ def ensure(store: Store, *, embedder: Embedder | None = None, parts: Sequence[Pa
     """
     if store.in_sync():
         return None
+    if store.read_only:  # nothing can be repaired here; a lagging stamp or orphans (queries skip them) are harmless
+        found = audit(store, [Vectors(store, None), Lexical(store), *parts])
+        if not any(found.missing.values()):
+            return None
+        raise ReadOnlyIndex(store.path, f"it needs a repair ({found.summary()}) that only its owner can run, "
+                                        "with `assistant check --repair`")
     with store.lock(wait=False) as mine:
         if not mine:
             return None
-        all_parts = [Vectors(store, embedder), Lexical(store), *parts]
+        all_parts: list[Part] = [Vectors(store, embedder), Lexical(store), *parts]
         found = audit(store, all_parts)
         if any(found.missing.values()) and embedder is None:
-            raise StoreError(f"the index at {store.path} is damaged ({found.summary()}); {REPAIR_HINT}")
+            raise IndexDamaged(store.path, found.summary(), part="vectors")
         repair(store, found, all_parts)
         return found
 
 
 def check(store: Store, *, embedder: Embedder | None, fix: bool, parts: Sequence[Part] = ()) -> Audit:
     """``assistant check [--repair]``: always the full comparison; repair only with ``fix``."""
+    if store.read_only and not fix:  # no writer can take the lock file there; nothing to wait for
+        return audit(store, [Vectors(store, None), Lexical(store), *parts])
     with store.lock() as _:
-        all_parts = [Vectors(store, embedder), Lexical(store), *parts]
+        all_parts: list[Part] = [Vectors(store, embedder), Lexical(store), *parts]
         found = audit(store, all_parts)
         if fix and not found.ok:
             repair(store, found, all_parts)

@@ -78,8 +78,10 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
     timings = Timings(retrieval_ms=retrieval_ms, prompt_tokens=gen.prompt_tokens, ttft_ms=gen.ttft_s * 1000,
                       generated_tokens=gen.completion_tokens, generation_s=gen.total_s - gen.ttft_s,
                       total_ms=(time.perf_counter() - started) * 1000)
-    covered = bool(data.get("covered", True)) if mode == "ask" else True
-    notices = req.notices + _balance_notices(mode, points)
+    # The model's own "covered" counts only with a grounded point: in every mode, none means not covered.
+    grounded = any(p.verified_quotes for p in points)
+    covered = bool(data.get("covered", True)) and grounded
+    notices = req.notices + (_balance_notices(mode, points) if covered else [_uncovered(mode, grounded)])
     return Answer(mode, req.text, generator.name, tuple(found), tuple(points), covered, tuple(notices), timings,
                   **prose)
 
@@ -129,13 +131,18 @@ def _not_covered(req: Request, model: str, found: list[Passage], retrieval_ms: f
                   notices=(*req.notices, note), timings=Timings(retrieval_ms=retrieval_ms, total_ms=retrieval_ms))
 
 
+def _uncovered(mode: str, grounded: bool) -> str:
+    """The README's promise; ``grounded``: points were kept but the model itself said it is not covered."""
+    what = {"ask": "question", "brief": "motion", "steelman": "position", "rebut": "claim"}[mode]
+    return f"The sources do not cover this {what}" + ("." if grounded else ": no point could be grounded in them.")
+
+
 def _balance_notices(mode: str, points: Sequence[Point]) -> list[str]:
+    """For a covered brief (at least one side grounded): a note when the other side has nothing."""
     if mode != "brief":
         return []
     sides = {side: [p for p in points if p.section == side and p.verified_quotes] for side in ("for", "against")}
     missing = [side.upper() for side, ps in sides.items() if not ps]
     if len(missing) == 1:
         return [f"The sources support only one side: no {missing[0]} argument could be grounded in them."]
-    if len(missing) == 2:
-        return ["No argument on either side could be grounded in the sources."]
     return []

@@ -141,14 +141,17 @@ def assemble(ctx: Context, retrieval_ms: float, started: float) -> Answer:
                       generation_s=sum(g.total_s - g.ttft_s for g in gens),
                       total_ms=(time.perf_counter() - started) * 1000)
     points = tuple(ctx.points)
-    if ctx.mode in ("steelman", "rebut") and ctx.covered and not any(p.verified_quotes for p in points):
-        ctx.covered = False  # like ask: an answer with no grounded point is no answer
-        ctx.notices.append("No argument could be grounded in the sources for this request.")
+    if not any(p.verified_quotes for p in points):
+        ctx.covered = False  # in every mode: an answer with no grounded point is no answer
+    if not ctx.covered and not any(n.startswith("The sources do not") for n in ctx.notices):
+        # A step that found nothing to say (coverage_step) said why; a run whose points were all
+        # dropped (unverified, copies, unreadable output) says it here, so no front end shows silence.
+        what = {"ask": "question", "brief": "motion", "steelman": "position", "rebut": "claim"}[ctx.mode]
+        ctx.notices.append(f"The sources do not cover this {what}: no point could be grounded in them.")
     notices = ctx.notices + balance_notices(ctx.mode, points, ctx.covered)
     gate_counts = Gates(**ctx.gates, evidence_reused=reused(points))
     return Answer(ctx.mode, ctx.request, ctx.generator.name, tuple(ctx.passages), points,
-                  covered=ctx.covered and (bool(points) or ctx.mode != "ask"), notices=tuple(notices),
-                  timings=timings, gates=gate_counts, **ctx.prose)
+                  covered=ctx.covered, notices=tuple(notices), timings=timings, gates=gate_counts, **ctx.prose)
 
 
 def reused(points: Sequence[Point]) -> int:

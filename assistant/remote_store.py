@@ -5,7 +5,7 @@ table and the lexical (BM25) index stay in the assistant process, under the
 index folder (``documents.sqlite``). Each index folder gets its own server
 collection (``chunks-<index id>``), so two index folders pointing at one
 server never see, or sweep, each other's vectors. The chromadb client itself
-is built in ``store.py`` (the one module that imports chromadb). Not handled:
+is built in ``vector_store.py`` (the one module that imports chromadb). Not handled:
 retries, several Chroma servers, TLS client certificates.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,11 +76,15 @@ def is_network_error(exc: BaseException) -> bool:
 
 
 class GuardedCollection:
-    """A Chroma collection whose network failures surface as one-line ``StoreError``s."""
+    """A Chroma collection whose failures of the store (``fail`` says which) surface as one-line ``StoreError``s.
 
-    def __init__(self, collection: Any, server: ChromaServer) -> None:
+    ``fail(exc)`` returns the error to raise instead, or None to let ``exc`` through (a bug of ours):
+    a server's network failures, an embedded folder's damage (vector_store.py).
+    """
+
+    def __init__(self, collection: Any, fail: Callable[[Exception], StoreError | None]) -> None:
         self._col = collection
-        self._server = server
+        self._fail = fail
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._col, name)
@@ -90,8 +95,9 @@ class GuardedCollection:
             try:
                 return attr(*args, **kwargs)
             except Exception as exc:
-                if is_network_error(exc):
-                    raise self._server.unreachable(exc) from None
+                instead = self._fail(exc)
+                if instead is not None:
+                    raise instead from None
                 raise
 
         return call

@@ -48,15 +48,26 @@ def documents_text(docs: list[DocumentInfo]) -> str:
 
 
 def ingest_text(r: IngestReport) -> str:
+    """One line per file (and per entry a folder walk passed over), then the counts.
+
+    The summary names the skipped entries and, as one number, the files left out for their type:
+    ``2 added, 0 replaced, 0 unchanged; 9 chunks embedded in 1.2 s; 1 skipped; 3 files of other types ignored``.
+    """
     lines = [f"added     {d.doc_id}  {d.chunks:>4} chunks  {d.title}" for d in r.added]
     lines += [f"replaced  {d.doc_id}  {d.chunks:>4} chunks  {d.title}" for d in r.replaced]
     lines += [f"unchanged {d.doc_id}  {d.chunks:>4} chunks  {d.title}" for d in r.unchanged]
-    lines.append(f"{len(r.added)} added, {len(r.replaced)} replaced, {len(r.unchanged)} unchanged; "
-                 f"{r.chunks_written} chunks embedded in {r.seconds:.1f} s")
-    return "\n".join(lines)
+    lines += [f"skipped   {s.path}  ({s.reason})" for s in r.skipped]
+    summary = (f"{len(r.added)} added, {len(r.replaced)} replaced, {len(r.unchanged)} unchanged; "
+               f"{r.chunks_written} chunks embedded in {r.seconds:.1f} s")
+    if r.skipped:
+        summary += f"; {len(r.skipped)} skipped"
+    if r.ignored:
+        summary += f"; {r.ignored} file{'s' if r.ignored != 1 else ''} of other types ignored (not .txt .md .pdf .html)"
+    return "\n".join([*lines, summary])
 
 
 def ingest_dict(r: IngestReport) -> dict[str, Any]:
+    """The report as JSON: ``skipped`` is a list of ``{"path", "reason"}``, ``ignored`` a count."""
     return asdict(r)
 
 

@@ -7,6 +7,7 @@ Layout of an index folder::
       chroma/revision      the SQLite revision the vectors were last made whole at
       documents.sqlite     meta (embedder identity, schema, revision) + full normalised texts
                            + provenance, user-set metadata (document_meta) and saved answers (history.py)
+                           + the lexical (FTS5) index of chunk tokens, see lexical.py
       write.lock           held (flock) by the one process writing
 
 Write order, so that a crash at any instant leaves a state the next open
@@ -17,7 +18,11 @@ vectors of replaced documents (by chunk id, from the old rows' chunk counts: a
 Chroma ``where`` delete scans the collection); 5. stamp the vectors with the revision. A
 crash between 1 and 5 can only leave vectors without rows (orphans), never
 rows without vectors.
-                           + the lexical (FTS5) index of chunk tokens, see lexical.py
+
+An index this process may not write (dbfile.writable) is opened read-only:
+SQLite in ``mode=ro``, the vectors from a private temporary copy
+(vector_store.py), and every write (``lock``, the revision stamp, an upgrade)
+refused with ``ReadOnlyIndex``. Damage anywhere is ``IndexDamaged`` (dbfile.py).
 
 Full texts live beside the vectors so any quote can be located by char offset
 in the document it came from. Chroma's default embedding function is never
@@ -40,29 +45,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .chunking import chunk_id
+from .dbfile import REBUILD_HINT, ReadOnlyIndex, connect_tables, writable
 from .errors import ConfigError, StoreError
 from .integrity import crash_point, write_lock
 from .lexical import LexicalIndex
-from .remote_store import ChromaServer, GuardedCollection, collection_name
+from .remote_store import ChromaServer
 from .types import Chunk, Document, DocumentInfo
+from .vector_store import discard_copy, forget_client, open_collection
 
 SCHEMA = 1
 COLLECTION = "chunks"
 BATCH = 1000  # below Chroma's max batch size
 GET_PAGE = 5000  # rows per read of the whole collection (see Store._pages)
-REBUILD_HINT = "delete the folder and run `assistant ingest` again"
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL,
-    author TEXT NOT NULL, publication TEXT NOT NULL, date TEXT NOT NULL,
-    text TEXT NOT NULL, chunks INTEGER NOT NULL, chunker TEXT NOT NULL, added TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
-"""
-# Provenance columns added after schema 1 shipped; ``_migrate`` adds them to older indexes once.
-PROVENANCE_COLUMNS = ("url", "qualifications")
 # Fields `assistant meta` may set; stored per source path, so they outlive a re-ingest.
 EDITABLE = ("title", "author", "publication", "date", "url", "qualifications")
 _INFO = "doc_id, title, source, chunks, length(text), added, author, publication, date, url, qualifications"
@@ -97,41 +92,60 @@ class Store:
     (``server=``); full texts always stay in the folder's SQLite.
     """
 
-    def __init__(self, path: Path, db: sqlite3.Connection, collection: Any) -> None:
+    def __init__(self, path: Path, db: sqlite3.Connection, collection: Any, *, read_only: bool = False,
+                 scratch: Path | None = None) -> None:
         self.path = path
         self._db = db
         self._col = collection
         self.lexical = LexicalIndex(db)
         self._lock_depth = 0  # Store.lock() held by this store, and how deeply
+        self.read_only = read_only  # opened without write access: every write is refused up front
+        self._scratch = scratch  # the temporary copy of a read-only index's vectors
 
     @classmethod
     def open(cls, path: Path, *, embedder: str, create: bool = False, server: ChromaServer | None = None) -> Store:
-        """Open (or create) the index at ``path`` built with the embedder ``embedder``."""
+        """Open (or create) the index at ``path`` built with the embedder ``embedder``.
+
+        ``create`` also makes a missing vector store afresh (the caller then re-embeds); without it
+        a missing one is ``IndexDamaged``. An index this process may not write opens read-only.
+        """
         path = Path(path)
         db_path = path / "documents.sqlite"
         check_index_path(path)
         if not db_path.is_file() and not create:
             raise StoreError(f"no index at {path}: run `assistant ingest seeds/` (or give --index)")
+        read_only = db_path.is_file() and not writable(path)
+        if not read_only:
+            _make_folder(path)
+        db = connect_tables(db_path, path, read_only=read_only)
         try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the index folder {path}: {exc.strerror}") from None
-        db = _connect(db_path)
-        stored = _read_meta(db, path)
-        if stored.get("embedder", embedder) != embedder:
+            stored = _read_meta(db, path)
+            if stored.get("embedder", embedder) != embedder:
+                raise StoreError(f"index at {path} was built with embedder {stored['embedder']}, not {embedder}: "
+                                 f"use that embedder, or build a new index with this one "
+                                 "(`assistant --index NEW_FOLDER ingest ...`)")
+            if not stored:
+                if read_only:
+                    raise ReadOnlyIndex(path, "it was never finished (no meta rows) and cannot be set up here")
+                with db:
+                    db.executemany("INSERT INTO meta VALUES (?, ?)",
+                                   [("schema", str(SCHEMA)), ("embedder", embedder), ("revision", "0")])
+            # rows that promise no chunks lose nothing to a fresh vector store (an index from before
+            # Chroma held its vectors, or one whose documents were all empty)
+            empty = not db.execute("SELECT 1 FROM documents WHERE chunks > 0 LIMIT 1").fetchone()
+            collection, scratch = open_collection(path, name=COLLECTION, embedder=embedder, server=server, db=db,
+                                                  read_only=read_only, create=create or empty)
+        except BaseException:
             db.close()
-            raise StoreError(
-                f"index at {path} was built with embedder {stored['embedder']}, not {embedder}: "
-                f"use that embedder, or {REBUILD_HINT}"
-            )
-        if not stored:
-            with db:
-                db.executemany("INSERT INTO meta VALUES (?, ?)",
-                               [("schema", str(SCHEMA)), ("embedder", embedder), ("revision", "0")])
-        store = cls(path, db, _open_collection(path, embedder, server, db))
-        if not stored:
-            store.mark_synced()
-        store._ensure_lexical()
+            raise
+        store = cls(path, db, collection, read_only=read_only, scratch=scratch)
+        try:
+            if not stored:
+                store.mark_synced()
+            store._ensure_lexical()
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @staticmethod
@@ -309,6 +323,11 @@ class Store:
     def vector_ids(self) -> set[str]:
         return {i for got in self._pages([]) for i in got["ids"]}
 
+    def vector_sources(self) -> dict[str, tuple[str, str]]:
+        """doc id -> (source, title) as the vectors' metadata has them (for rows lost to damage, recover.py)."""
+        return {str(m["doc_id"]): (str(m["source"]), str(m["title"]))
+                for got in self._pages(["metadatas"]) for m in got["metadatas"]}
+
     def _pages(self, include: list[Any]) -> Iterator[Any]:
         """The whole collection in pages: one ``get`` of every row fails past ~32k chunks
         (Chroma's SQLite: "too many SQL variables"; found at 50k by benchmarks/bench_scale.py)."""
@@ -349,6 +368,7 @@ class Store:
 
     def mark_synced(self) -> None:
         """Stamp the vectors as whole at the current revision (written atomically)."""
+        self._writable("stamping its vectors")
         stamp = self._stamp
         tmp = stamp.with_suffix(".tmp")
         tmp.write_text(str(self.revision))
@@ -366,6 +386,7 @@ class Store:
         An ingest holds it from deciding what is new to its last write, and every ``add`` inside
         takes it again: flock would block on a second descriptor of the same file in one process.
         """
+        self._writable("this command needs to write to it")
         if self._lock_depth:
             self._lock_depth += 1
             try:
@@ -387,15 +408,27 @@ class Store:
             self.lexical.rebuild(chunks)
         return len(chunks)
 
+    def probe(self) -> None:
+        """Read every layer of the vector store once (count, a page of ids, a nearest-neighbour query).
+
+        Chroma loads its HNSW files only when a query needs them, so damage there shows up
+        here (as ``IndexDamaged``) rather than in the middle of a search.
+        """
+        got = self._col.get(limit=1, include=["embeddings"])
+        if len(got["ids"]):
+            self._col.query(query_embeddings=[list(got["embeddings"][0])], n_results=1, include=[])
+
     def close(self) -> None:
         self._db.close()
+        discard_copy(self._scratch)
+        self._scratch = None
 
     def discard(self) -> None:
         """Close and delete this index folder (only for one created by a failed first ingest)."""
         import shutil
 
         self.close()
-        _forget_client(self.path / "chroma")
+        forget_client(self.path / "chroma")
         shutil.rmtree(self.path, ignore_errors=True)
 
     # -- helpers -----------------------------------------------------------
@@ -405,6 +438,8 @@ class Store:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'lexical'").fetchone()
         if row and row[0] == self.lexical.version:
             return
+        self._writable("it needs a one-time upgrade (its lexical index) that only its owner can run, e.g. with "
+                       "`assistant check --repair`")
         count = self.chunk_count()
         if count:
             print(f"upgrading the index at {self.path}: building its lexical index of {count} chunks "
@@ -424,8 +459,13 @@ class Store:
     def _doc_ids(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT doc_id FROM documents")}
 
+    def _writable(self, doing: str) -> None:
+        if self.read_only:
+            raise ReadOnlyIndex(self.path, doing)
+
     @contextmanager
     def _write(self) -> Iterator[None]:
+        self._writable("this command needs to write to it")
         with self._db:
             yield
             self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
@@ -440,72 +480,21 @@ def check_index_path(path: Path) -> None:
         raise ConfigError(f"bad index path {str(path)[:80]}: {exc.strerror}") from None
 
 
-def _connect(db_path: Path) -> sqlite3.Connection:
+def _make_folder(path: Path) -> None:
     try:
-        db = sqlite3.connect(db_path, check_same_thread=False)
-        db.executescript(_DDL)
-        _migrate(db)
-        return db
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"index is corrupted ({exc}): {db_path}; {REBUILD_HINT}") from None
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring an index made by an older version up to date, once: provenance columns, metadata table."""
-    have = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
-    with db:
-        for column in PROVENANCE_COLUMNS:
-            if column not in have:
-                db.execute(f"ALTER TABLE documents ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
-        db.execute("CREATE TABLE IF NOT EXISTS document_meta (source TEXT NOT NULL, key TEXT NOT NULL, "
-                   "value TEXT NOT NULL, PRIMARY KEY (source, key))")
-        # chunk_count() on every open sums this column: from the index instead of the rows' pages
-        # (full texts): 8.9 -> 0.7 ms at 23k documents / 50k chunks, measured 2026-12-01
-        db.execute("CREATE INDEX IF NOT EXISTS documents_chunks ON documents (chunks)")
+        path.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        raise ReadOnlyIndex(path, "cannot create the index folder there") from None
+    except OSError as exc:
+        raise StoreError(f"cannot create the index folder {path}: {exc.strerror}") from None
 
 
 def _read_meta(db: sqlite3.Connection, path: Path) -> dict[str, str]:
     meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
     if meta and meta.get("schema") != str(SCHEMA):
-        raise StoreError(f"index at {path} has schema {meta.get('schema')}, expected {SCHEMA}; {REBUILD_HINT}")
+        raise StoreError(f"index at {path} has schema {meta.get('schema')}, expected {SCHEMA}; use the version "
+                         f"of the assistant that made it, or {REBUILD_HINT}")
     return meta
-
-
-def _open_collection(path: Path, embedder: str, server: ChromaServer | None = None,
-                     db: sqlite3.Connection | None = None) -> Any:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    try:
-        if server is None:
-            client = chromadb.PersistentClient(
-                path=str(path / "chroma"),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-            )
-        else:
-            client = chromadb.HttpClient(host=server.host, port=server.port, ssl=server.ssl,
-                                         settings=ChromaSettings(anonymized_telemetry=False, **server.auth_settings()))
-        collection = client.get_or_create_collection(
-            collection_name(db, COLLECTION) if server and db else COLLECTION, embedding_function=None,
-            metadata={"hnsw:space": "cosine", "embedder": embedder},
-        )
-    except Exception as exc:  # chromadb raises many types for a damaged folder or a missing server
-        if server is not None:
-            raise server.unreachable(exc) from None
-        raise StoreError(f"cannot open the vector store at {path / 'chroma'} ({exc}); {REBUILD_HINT}") from None
-    return GuardedCollection(collection, server) if server else collection
-
-
-def _forget_client(chroma_path: Path) -> None:
-    """Drop chromadb's in-process client for a folder about to be deleted, so a later open starts fresh."""
-    try:
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        system = SharedSystemClient._identifier_to_system.pop(str(chroma_path), None)
-        if system is not None:
-            system.stop()
-    except Exception:  # noqa: BLE001 - private chromadb detail; worst case the folder is recreated next open
-        pass
 
 
 def _to_meta(c: Chunk) -> dict[str, Any]:

@@ -73,6 +73,14 @@ class DocumentInfo:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """Something a folder ingest found but could not even look at (a loop, a dangling link, ...)."""
+
+    path: str
+    reason: str  # one line, e.g. "symlink loop: leads back to /notes"
+
+
+@dataclass(frozen=True)
 class IngestReport:
     """What one ingest did, per file."""
 
@@ -81,6 +89,8 @@ class IngestReport:
     unchanged: list[DocumentInfo] = field(default_factory=list)
     chunks_written: int = 0
     seconds: float = 0.0
+    skipped: list[Skipped] = field(default_factory=list)  # what a folder walk passed over, and why
+    ignored: int = 0  # files in a folder left out for their type (not .txt .md .pdf .html)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ or tiny model. Requests queue against the single model (concurrency 1); each
 browser session has its own conversation state. Offline: system fonts only,
 no share link, analytics off (see ``offline.py``). The History tab, the
 download format choice and the document scope picker live in
-``ui_library.py``. Not handled: user accounts.
+``ui_library.py``; which files the page accepts, in ``ui_uploads.py``.
+Not handled: user accounts.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .render import answer_markdown, sources_html
 from .types import Answer
 from .ui_library import FORMATS as LIBRARY_FORMATS
 from .ui_library import doc_choices, export_last, history_rows, history_tab
+from .ui_uploads import REFUSED, guarded_blocks, received
 
 # Colour emoji fonts after the text fonts: sources quote essays that contain emoji
 # (setup installs Debian's fonts-noto-color-emoji for the browser test).
@@ -160,11 +162,18 @@ def documents_rows(a: Assistant) -> list[list[Any]]:
         return []
 
 
-def upload(a: Assistant, files: list[Any] | None) -> tuple[str, list[list[Any]]]:
-    """Index uploaded files; type and size are checked by the ingest itself."""
+def upload(a: Assistant, files: list[Any] | None, *, folder: str | Path | None = None) -> tuple[str, list[list[Any]]]:
+    """Index uploaded files; type and size are checked by the ingest itself.
+
+    ``folder``: Gradio's upload folder; when given, every file must be one Gradio received there
+    (see ``ui_uploads.py``), else nothing is read and the answer is the one generic refusal.
+    """
     if not files:
         return "⚠ Choose one or more files first.", documents_rows(a)
-    paths = [Path(getattr(f, "name", f)) for f in files]
+    names = [str(getattr(f, "name", f)) for f in files]
+    if folder is not None and not all(received(n, folder) for n in names):
+        return REFUSED, documents_rows(a)
+    paths = [Path(n) for n in names]
     bad = [p.name for p in paths if p.suffix.lower() not in SUPPORTED]
     if bad:
         return f"⚠ Not accepted: {', '.join(bad)} (use .txt, .md, .pdf or .html)", documents_rows(a)
@@ -197,7 +206,8 @@ def build_app(a: Assistant) -> Any:
     """The Gradio Blocks app around ``a``."""
     import gradio as gr
 
-    with gr.Blocks(title="Debate assistant") as app:
+    # Every event's file references are checked before Gradio reads, copies or fetches them.
+    with guarded_blocks()(title="Debate assistant") as app:
         ready = gr.Markdown(warm_status(a), elem_id="status")
         poll = gr.Timer(1.0, active=a.warming)
         session = gr.State(None)  # a Session is made on the first turn (State deep-copies its default)
@@ -259,7 +269,8 @@ def build_app(a: Assistant) -> Any:
         fmt.change(lambda s, f: export_last(a, s, f), [session, fmt], download)
         stop.click(lambda s: s and s.stop.set(), session, None, cancels=events)  # type: ignore[arg-type]
         refresh_scope = (lambda: gr.Dropdown(choices=doc_choices(a)), None, scope)
-        files.upload(lambda f: upload(a, f), files, [status, table], api_name="upload").then(*refresh_scope)
+        files.upload(lambda f: upload(a, f, folder=app.GRADIO_CACHE), files, [status, table],
+                     api_name="upload").then(*refresh_scope)
         drop.click(lambda r: remove(a, r), ref, [status, table], api_name="remove").then(*refresh_scope)
     return app
 

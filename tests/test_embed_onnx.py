@@ -5,15 +5,18 @@ Real packaged model; the ONNX export is made once into the user cache (as set-up
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, Settings
+from assistant import Assistant, Settings, onnx_export
 from assistant.embed import OnnxEmbedder, SentenceTransformerEmbedder, choose_backend
 from assistant.errors import ConfigError, StoreError
+from assistant.onnx_export import STAMP, export_dir, is_exported, write_stamp
 from assistant.store import Store
 from tests.conftest import REPO, SEEDS
 
@@ -94,3 +97,34 @@ def test_search_with_onnx_never_imports_torch(seeded_index: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(seeded_index)], capture_output=True, text=True,
                          cwd=REPO, check=True, timeout=300)
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def _model_folder(folder: Path) -> Path:
+    """Small stand-ins for the files the export reads; the stamp only hashes them."""
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text('{"model_type": "bert"}', encoding="utf-8")
+    (folder / "model.safetensors").write_bytes(os.urandom(4096))
+    (folder / "tokenizer.json").write_text("{}", encoding="utf-8")
+    (folder / "sentence_bert_config.json").write_text('{"max_seq_length": 128}', encoding="utf-8")
+    return folder
+
+
+def test_the_export_stamp_names_the_model_content_not_its_path(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second checkout (or a moved venv) with the same model files reuses the export."""
+    name, cache = "all-MiniLM-L6-v2", tmp_path / "cache"
+    first = _model_folder(tmp_path / "checkout-a" / ".venv" / "model")
+    folder = export_dir(cache, name)
+    folder.mkdir(parents=True)
+    write_stamp(name, first, folder)  # what export() writes last
+    second = tmp_path / "checkout-b" / ".venv" / "model"
+    shutil.copytree(first, second)
+    assert str(first) not in (folder / STAMP).read_text(encoding="utf-8")
+    assert is_exported(name, first, cache) and is_exported(name, second, cache)
+    (second / "README.md").write_text("not read by the export", encoding="utf-8")
+    monkeypatch.setattr(onnx_export, "_sha256", lambda path: pytest.fail(f"hashed {path} again"))
+    assert is_exported(name, second, cache)  # warm: digests cached by (path, size, mtime_ns)
+    monkeypatch.undo()
+    (second / "model.safetensors").write_bytes(os.urandom(4096))  # same size, other weights
+    assert not is_exported(name, second, cache)
+    assert is_exported(name, first, cache)

@@ -162,6 +162,6 @@ def test_read_only_open_refuses_missing_vectors_in_process(seeded_index: Path, t
     a = Assistant(Settings.load(index_dir=index), embedder=real_embedder)
     with pytest.raises(StoreError, match=r"damaged .*missing.*assistant check --repair"):
         a.documents()
-    raw = Store.open(index, embedder=real_embedder.identity)
-    assert not raw.in_sync()
-    raw.close()
+    with pytest.raises(StoreError, match="vector store missing"):  # a read creates nothing
+        Store.open(index, embedder=real_embedder.identity)
+    assert not (index / "chroma").exists()

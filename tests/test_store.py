@@ -87,7 +87,7 @@ def test_remove_by_id_prefix_name_or_title(fake_assistant: Assistant) -> None:
     assert {c.doc_id for c in fake_assistant.store().chunks()} == {left[0].doc_id}
     assert _no_stray_vectors(fake_assistant)
     assert fake_assistant.search("office", 50)  # the rest still searchable
-    with pytest.raises(StoreError, match="no document matches"):
+    with pytest.raises(InputError, match="no document matches"):
         fake_assistant.remove("Homeward Bound")
 
 
