@@ -109,11 +109,19 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("user", metavar="USER")
     s.set_defaults(run=_passwd)
 
-    s = sub.add_parser("eval", help="measure retrieval, generation, or ArguAna counter-retrieval and stance")
-    s.add_argument("what", nargs="?", choices=["retrieval", "generation", "arguana"], default="retrieval",
+    s = sub.add_parser("eval", help="measure retrieval, generation, stance, tags, or ArguAna counter-retrieval")
+    s.add_argument("what", nargs="?", choices=["retrieval", "generation", "arguana", "stance", "tags"],
+                   default="retrieval",
                    help="retrieval (default): seeds gold set per variant; generation: every mode on the "
-                        "gold set with the model; arguana PATH: real debates")
-    s.add_argument("path", nargs="?", metavar="PATH", help="for arguana: a JSONL file in the ArguAna format")
+                        "gold set with the model; arguana PATH: real debates; stance PATH: the stance step on "
+                        "one-sided ArgKP requests; tags PATH: whether tags retrieve their ArgKP key point")
+    s.add_argument("path", nargs="?", metavar="PATH", help="arguana: a JSONL file in the ArguAna format; "
+                   "stance, tags: the ArgKP folder (e.g. ../shared/benchmarks/argkp)")
+    s.add_argument("--split", choices=["train", "dev"], default="dev", help="stance, tags: ArgKP split (default dev)")
+    s.add_argument("--methods", metavar="LIST", help="stance: methods side by side (default: contrast,paired)")
+    s.add_argument("--topics", type=int, metavar="N", help="stance: only the first N topics of the split")
+    s.add_argument("--per-topic", type=int, metavar="N", help="tags: arguments per topic (default all)")
+    s.add_argument("--arguana", metavar="FILE", help="stance: also the ArguAna stance-step figure on this file")
     s.add_argument("--gold", metavar="FILE", help="gold JSONL (default eval/gold_seeds.jsonl)")
     s.add_argument("--k", type=int, default=5, metavar="N", help="k for recall@k (default 5)")
     s.add_argument("--limit", type=int, metavar="N", help="generation: items; arguana: points (default all)")
@@ -311,8 +319,9 @@ def _eval(args: argparse.Namespace) -> int:
     from .api import Assistant
     from .evalreport import Report
 
-    if args.what == "arguana" and not args.path:
-        raise AssistantError("eval arguana needs the path of a JSONL file in the ArguAna format")
+    if args.what in ("arguana", "stance", "tags") and not args.path:
+        what = "a JSONL file in the ArguAna format" if args.what == "arguana" else "the ArgKP folder"
+        raise InputError(f"eval {args.what} needs the path of {what}")
     if args.out:  # results are saved as items finish: a bad path must fail now, not after the first item
         check_out(args.out, export=False)
     paths = tuple(p.strip() for p in args.paths.split(",") if p.strip())
@@ -329,6 +338,17 @@ def _eval(args: argparse.Namespace) -> int:
 
                 result = run_eval(a, Path(args.path), limit=args.limit, stance=args.stance, briefs=args.briefs,
                                   call_debates=args.call_debates, paths=paths, report=report)
+            elif args.what == "stance":
+                from .stance_mixes import run_eval as run_stance
+
+                methods = tuple(m.strip() for m in (args.methods or "contrast,paired").split(",") if m.strip())
+                result = run_stance(a, Path(args.path), split=args.split, methods=methods, topics=args.topics,
+                                    arguana=Path(args.arguana) if args.arguana else None,
+                                    debates=args.stance, report=report)
+            elif args.what == "tags":
+                from .tag_eval import run_eval as run_tags
+
+                result = run_tags(a, Path(args.path), split=args.split, per_topic=args.per_topic, report=report)
             else:
                 log = (lambda m: print(m, file=sys.stderr, flush=True)) if sys.stderr.isatty() else None
                 gold = Path(args.gold) if args.gold else None

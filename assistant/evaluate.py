@@ -13,11 +13,11 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import gates
+from . import finish, gates
 from .api import Assistant
 from .errors import InputError
 from .evalreport import Report
@@ -145,6 +145,11 @@ class GenerationScores:
     ids_in_prose: int = 0
     evidence_reused: int = 0
     passages_cited: int = 0
+    prose_fields: int = 0
+    # side -> [items with gold spans on that side, items where one reached the model, spans reached]
+    reach: dict[str, list[int]] = field(default_factory=dict)
+    unfinished: int = 0  # prose fields ending mid-word or mid-sentence (finish.unfinished)
+    prompt_copies: int = 0  # prose fields repeating a run of a prompt template's instructions
 
     def summary(self) -> dict[str, float | int | str | None]:
         def share(a: int, b: int) -> float | None:
@@ -155,11 +160,16 @@ class GenerationScores:
                 "claims_cited": share(self.cited_claims, self.claims),
                 "key_point_coverage": share(self.key_points_hit, self.key_points),
                 "briefs_both_sides": share(self.briefs_both_sides, self.items) if self.mode == "brief" else "-",
-                "stance_vs_gold": share(self.stance_correct, self.stance_checked) if self.mode == "brief" else "-",
+                "stance_vs_gold": share(self.stance_correct, self.stance_checked),
+                "oppose_reached_items": share(*self.reach.get("oppose", [0, 0])[1::-1]),
+                "oppose_reached_spans": share(self.reach.get("oppose", [0, 0, 0])[2],
+                                              self.reach.get("oppose_spans", [0])[0]),
+                "support_reached_items": share(*self.reach.get("support", [0, 0])[1::-1]),
                 "correct_refusals": share(self.refusals_correct, self.refusals_expected),
                 "false_refusals": share(self.false_refusals, self.answers_expected),
                 "restating_claims": self.restating, "ids_in_prose": self.ids_in_prose,
-                "evidence_reused": self.evidence_reused,
+                "evidence_reused": self.evidence_reused, "prose_fields": self.prose_fields,
+                "unfinished_fields": self.unfinished, "prompt_copies": self.prompt_copies,
                 "passages_cited": round(self.passages_cited / self.items, 1) if self.items else 0.0,
                 "mean_seconds": round(self.seconds / self.items, 1) if self.items else 0.0}
 
@@ -178,7 +188,7 @@ def evaluate_generation(assistant: Assistant, gold: list[GoldItem], *, limit: in
                 answer = assistant.run(mode, item.text, one_call=path == "one-call")
                 s.seconds += time.perf_counter() - started
                 s.items += 1
-                _score(assistant, item, answer, s)
+                score(assistant, item, answer, s)
                 if progress:
                     progress(f"{item.item_id} {mode} ({path}): {answer.verified_count} verified, "
                              f"{len(answer.points)} points")
@@ -202,8 +212,13 @@ def _spread(gold: list[GoldItem], limit: int | None) -> list[GoldItem]:
     return out
 
 
-def _score(assistant: Assistant, item: GoldItem, answer: Answer, s: GenerationScores) -> None:
+def score(assistant: Assistant, item: GoldItem, answer: Answer, s: GenerationScores) -> None:
+    """Add one answer's figures to ``s``: citations, gates, prose endings and echoes, refusals, coverage, stance."""
     measured = gates.measure(answer, assistant.embedder.embed)
+    s.prose_fields += len(answer.prose)
+    s.unfinished += sum(finish.unfinished(t) for t in answer.prose)
+    instructions = _instructions(assistant.settings.prompts_dir)
+    s.prompt_copies += sum(finish.echoes(t, instructions, answer.request) for t in answer.prose)
     s.restating += measured["restating"]
     s.ids_in_prose += measured["ids_in_prose"]
     s.evidence_reused += measured["evidence_reused"]
@@ -225,13 +240,42 @@ def _score(assistant: Assistant, item: GoldItem, answer: Answer, s: GenerationSc
     if answer.mode == "brief":
         sides = {p.section for p in answer.points if p.verified_quotes}
         s.briefs_both_sides += sides >= {"for", "against"}
-        for p in answer.points:
-            for q in p.verified_quotes:
-                sup = any(_overlaps(q.doc_id, q.start, q.end, sp) for sp in item.support)
-                opp = any(_overlaps(q.doc_id, q.start, q.end, sp) for sp in item.oppose)
-                if sup != opp:  # evidence the gold set places on exactly one side
-                    s.stance_checked += 1
-                    s.stance_correct += (p.section == "for") == sup
+    _score_sides(item, answer, s)
+
+
+# Sections whose evidence must support the request; every other two-sided section must oppose it.
+SUPPORTING = {"for", "reason", "concession"}
+
+
+def _score_sides(item: GoldItem, answer: Answer, s: GenerationScores) -> None:
+    """Stance of cited evidence against the gold sides, and whether gold evidence reached the model at all."""
+    for p in answer.points:
+        if p.section == "answer":
+            continue
+        for q, section in [(q, p.section) for q in p.verified_quotes] + [(q, "reply") for q in p.reply_quotes
+                                                                          if q.verified]:
+            sup = any(_overlaps(q.doc_id, q.start, q.end, sp) for sp in item.support)
+            opp = any(_overlaps(q.doc_id, q.start, q.end, sp) for sp in item.oppose)
+            if sup != opp:  # evidence the gold set places on exactly one side
+                s.stance_checked += 1
+                s.stance_correct += (section in SUPPORTING | {"reply"}) == sup
+    if answer.mode == "ask":
+        return
+    shown = [(x.doc_id, x.start, x.end) for x in answer.sentences] or \
+            [(p.chunk.doc_id, p.chunk.start, p.chunk.end) for p in answer.passages]  # an answer from before sentences
+    for spans, side in ((item.oppose, "oppose"), (item.support, "support")):
+        if spans:
+            hit = sum(any(_overlaps(d, a, b, sp) for d, a, b in shown) for sp in spans)
+            s.reach[side] = [x + y for x, y in zip(s.reach.get(side, [0, 0, 0]), [1, int(hit > 0), hit], strict=True)]
+            s.reach[side + "_spans"] = [s.reach.get(side + "_spans", [0])[0] + len(spans)]
+
+
+def _instructions(prompts_dir: Path) -> str:
+    """Every prompt template's own words (placeholders removed), one text per line."""
+    import re
+
+    return "\n".join(re.sub(r"\{\{\w+\}\}", " ", p.read_text(encoding="utf-8"))
+                     for p in sorted(Path(prompts_dir).glob("*.txt")))
 
 
 def _overlaps(doc_id: str, start: int, end: int, span: Span) -> bool:

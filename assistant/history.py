@@ -20,7 +20,7 @@ from typing import Any
 
 from .cards import SOURCE_CHANGED, DocLookup
 from .errors import InputError
-from .types import Answer, Chunk, Clash, Document, Gates, KeyTerm, Passage, Point, Quote, Timings
+from .types import Answer, Chunk, Clash, Document, Gates, KeyTerm, Passage, Point, Quote, Sentence, Timings
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS history (
@@ -174,6 +174,7 @@ def answer_from_dict(d: dict[str, Any]) -> Answer:
     timings = Timings(t.get("retrieval_ms", 0.0), t.get("prompt_tokens", 0), t.get("ttft_ms", 0.0), made,
                       made / tps if tps else 0.0, t.get("total_ms", 0.0))
     gate_names = {f.name for f in fields(Gates)}
+    shown = tuple(_sentence(x, passages) for x in d.get("sentences", []))
     return Answer(
         d["mode"], d["request"], d.get("model", ""), passages, points, bool(d.get("covered", True)),
         tuple(d.get("notices", [])), timings,
@@ -182,7 +183,19 @@ def answer_from_dict(d: dict[str, Any]) -> Answer:
         gaps=tuple(d.get("gaps", [])), thesis=d.get("thesis", ""), assumptions=tuple(d.get("assumptions", [])),
         speech=d.get("speech", ""),
         gates=Gates(**{k: v for k, v in (d.get("gates") or {}).items() if k in gate_names}),
+        sentences=tuple(x for x in shown if x is not None),
+        stances=tuple((x["id"], x["stance"]) for x in d.get("sentences", []) if x.get("stance")),
     )
+
+
+def _sentence(x: dict[str, Any], passages: tuple[Passage, ...]) -> Sentence | None:
+    """A shown sentence back from its offsets: its text is cut from the passage it came from."""
+    n = x.get("passage")
+    if not isinstance(n, int) or not 0 < n <= len(passages):
+        return None
+    c = passages[n - 1].chunk
+    text = c.text[x["start"] - c.start:x["end"] - c.start]
+    return Sentence(x["id"], n, c.chunk_id, c.doc_id, c.title, x["start"], x["end"], text)
 
 
 def _passage(p: dict[str, Any]) -> Passage:

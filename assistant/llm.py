@@ -21,7 +21,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -222,29 +222,51 @@ class LlamaGenerator:
         """
         with self._lock:
             llm = self.llm
-            first = [self._first_token(label) for label in labels]
+            first = [self.first_token(label) for label in labels]
             if len(set(first)) != len(first):
                 raise ValueError(f"labels {labels} share a first token")
-            prompt = self.prompt_tokens(messages)
-            self._prefill(prompt, need_logits=False)
-            pieces = [llm.tokenize(t.encode("utf-8"), add_bos=False, special=False) for t in tails]
-            budget = min(llm.n_batch, self.n_ctx - len(prompt))  # tokens one batch may hold
-            if self.batched_labels and pieces and max(map(len, pieces)) <= budget:
-                return self._labels_batched(len(prompt), budget, pieces, first, labels, on_progress)
-            out = []
-            for tokens in pieces:
-                llm.n_tokens = len(prompt)  # roll the KV cache back to the end of the prompt
-                llm.eval(tokens)
-                out.append(_label_row(llm, -1, labels, first))
-                if on_progress:
-                    on_progress(len(out))  # may raise to stop (a UI Stop, Ctrl-C): the cache stays consistent
-            return out
+            return self._read_tails(messages, tails, lambda i: _label_row(llm, i, labels, first), on_progress)
 
-    def _labels_batched(self, base: int, budget: int, pieces: list[list[int]], first: list[int],
-                        labels: list[str], on_progress: Callable[[int], None] | None) -> list[dict[str, float]]:
-        """``label_logprobs`` on parallel sequences: sequence 0 holds the prompt (``base`` tokens).
+    def tail_logits(self, messages: list[dict[str, str]], tails: list[str], ids: Sequence[int],
+                    on_progress: Callable[[int], None] | None = None) -> list[Any]:
+        """The raw next-token logits at token ``ids`` after each tail (numpy rows), on one cached prefix.
 
-        Every tail fits ``budget`` tokens (``label_logprobs`` checked), the batch's capacity.
+        Like ``label_logprobs``, but the whole slice of the output layer a probe reads (stance_probe.py):
+        the final hidden state seen through ``len(ids)`` rows of the output matrix.
+        """
+        import numpy as np
+
+        chosen = np.asarray(ids, dtype=np.int64)
+        with self._lock:
+            llm = self.llm
+            width = llm.n_vocab()
+            return self._read_tails(messages, tails, lambda i: np.ctypeslib.as_array(
+                llm._ctx.get_logits_ith(i), shape=(width,))[chosen].astype(np.float32), on_progress)
+
+    def _read_tails(self, messages: list[dict[str, str]], tails: list[str], read: Callable[[int], Any],
+                    on_progress: Callable[[int], None] | None) -> list[Any]:
+        """``read(batch position)`` after each tail, every tail read as if it followed the prompt directly."""
+        llm = self.llm
+        prompt = self.prompt_tokens(messages)
+        self._prefill(prompt, need_logits=False)
+        pieces = [llm.tokenize(t.encode("utf-8"), add_bos=False, special=False) for t in tails]
+        budget = min(llm.n_batch, self.n_ctx - len(prompt))  # tokens one batch may hold
+        if self.batched_labels and pieces and max(map(len, pieces)) <= budget:
+            return self._labels_batched(len(prompt), budget, pieces, read, on_progress)
+        out = []
+        for tokens in pieces:
+            llm.n_tokens = len(prompt)  # roll the KV cache back to the end of the prompt
+            llm.eval(tokens)
+            out.append(read(-1))
+            if on_progress:
+                on_progress(len(out))  # may raise to stop (a UI Stop, Ctrl-C): the cache stays consistent
+        return out
+
+    def _labels_batched(self, base: int, budget: int, pieces: list[list[int]], read: Callable[[int], Any],
+                        on_progress: Callable[[int], None] | None) -> list[Any]:
+        """``_read_tails`` on parallel sequences: sequence 0 holds the prompt (``base`` tokens).
+
+        Every tail fits ``budget`` tokens (``_read_tails`` checked), the batch's capacity.
         """
         import llama_cpp
         from llama_cpp._internals import LlamaBatch
@@ -255,7 +277,7 @@ class LlamaGenerator:
         batch = self._label_batch.batch
         mem = llama_cpp.llama_get_memory(llm.ctx)
         llama_cpp.llama_memory_seq_rm(mem, 0, base, -1)  # cells of a longer earlier prompt, if any
-        out: list[dict[str, float]] = []
+        out: list[Any] = []
         for group in _groups([len(p) for p in pieces], budget, PARALLEL_TAILS):
             batch.n_tokens = 0
             ends = []
@@ -270,7 +292,7 @@ class LlamaGenerator:
             try:
                 if llama_cpp.llama_decode(llm.ctx, batch) != 0:
                     raise ModelError("the model could not read the stance labels (llama_decode failed)")
-                rows = [_label_row(llm, end, labels, first) for end in ends]
+                rows = [read(end) for end in ends]
             finally:  # the prompt's cells stay in sequence 0: the next request reuses them
                 for seq in range(1, len(group) + 1):
                     llama_cpp.llama_memory_seq_rm(mem, seq, -1, -1)
@@ -280,7 +302,8 @@ class LlamaGenerator:
                     on_progress(len(out))  # may raise to stop: the cache holds the prompt only
         return out
 
-    def _first_token(self, label: str) -> int:
+    def first_token(self, label: str) -> int:
+        """The id of the first token of ``label`` (what a label's log-probability is read at)."""
         return int(self.llm.tokenize(label.encode("utf-8"), add_bos=False, special=False)[0])
 
     def _cached(self) -> list[int]:

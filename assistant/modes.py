@@ -15,11 +15,11 @@ duplicates, made-up tags and id-talk. Not handled: more than three arguments a s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import gates, schemas, stance
+from . import faithful, gates, schemas, stance
 from .cite import verify
 from .events import Draft, Progress
 from .gates import ClaimFilter, scrub
@@ -147,6 +147,7 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
             quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
             if quotes:
                 ctx.points.append(Point(section, claim, "", quotes))
+        settle_tags(ctx, before)
         dropped = sum(ctx.gates.get(g, 0) for g in REWRITE_GATES) - restated
         if len(ctx.points) == before and dropped and not ctx.plans.get(f"{name}:retry"):
             ctx.plans[f"{name}:retry"] = True  # a gate dropped every tag: write this side once more
@@ -155,6 +156,18 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
         ctx.emit(Draft(tuple(ctx.points)))
 
     return Step(name, label, prompt="side", max_tokens=60 * n, schema=schema, variables=variables, parse=parse)
+
+
+def settle_tags(ctx: Context, start: int) -> None:
+    """The points from ``start`` on keep their tag (or objection) only if it says what their evidence says."""
+    mine = [(i, p) for i, p in enumerate(ctx.points) if i >= start and p.verified_quotes]
+    if not mine:
+        return
+    cards = [(p.text, " ".join(q.text for q in p.verified_quotes)) for _, p in mine]
+    render = lambda name, **values: ctx.task(name, **values)  # noqa: E731
+    settled = faithful.settle(ctx.generator, render, ctx.embed, cards, ctx.count)
+    for (i, p), tag in zip(mine, settled, strict=True):
+        ctx.points[i] = replace(p, text=tag)
 
 
 def coverage_step(primary: str, message: str) -> Step:
@@ -183,6 +196,7 @@ def objections_step() -> Step:
                 "reply_ids": ", ".join(reply) or "none"}
 
     def parse(ctx: Context, data: dict[str, Any]) -> None:
+        before = len(ctx.points)
         for i, g in enumerate(ctx.plans["objections"], 1):
             item = data.get(f"a{i}")
             if not isinstance(item, dict):
@@ -195,24 +209,74 @@ def objections_step() -> Step:
             quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
             reply_quotes = _quotes(ctx, item.get("reply_evidence"), set(ctx.plans["reply_ids"]))
             ctx.points.append(Point("objection", text, "", quotes, _prose(ctx, item.get("reply")), reply_quotes))
+        settle_tags(ctx, before)
         ctx.emit(Draft(tuple(ctx.points)))
 
     return Step("objections", "Finding the strongest objections and replies", prompt="objections", max_tokens=300,
                 schema=schema, variables=variables, parse=parse)
 
 
+# -- thin sides ----------------------------------------------------------------------
+
+THIN = 2  # a side with fewer labelled sentences than this (or no grounded argument) is called thin
+
+
+def thin_sides(ctx: Context) -> None:
+    """Brief: a side the library barely argues says so, and the clashes say what the other side must show.
+
+    A real library is rarely balanced; filling a thin side with sentences that do not argue it is
+    worse than saying it is thin (a debater would read them aloud).
+    """
+    statements = {"for": ctx.request, "against": ctx.counter or stance.negate(ctx.request)}
+    for section, side in (("for", "support"), ("against", "oppose")):
+        n = sum(st.label == side for st in ctx.stances.values())
+        grounded = any(p.section == section and p.verified_quotes for p in ctx.points)
+        if n >= THIN and grounded:
+            continue
+        name = section.upper()
+        ctx.notices.append(f"Your library has little evidence {name} this motion: {n} sentence{'s' * (n != 1)} "
+                           f"of the {len(ctx.sentences)} read argue{'s' * (n == 1)} it"
+                           f"{'' if grounded else ', and none could be tagged as an argument'}.")
+        must = statements[section].rstrip(".")
+        clash = Clash(f"Little evidence {name} the motion in your library",
+                      f"To argue {name}, a speaker would have to show that {must[:1].lower() + must[1:]}.")
+        ctx.prose["clashes"] = (clash, *ctx.prose.get("clashes", ()))
+
+
+THIN_SIDES = Step("thin_sides", "Checking each side has evidence", action=thin_sides)
+
+
 # -- frames ------------------------------------------------------------------------
 
 
+NAMES = {"for": "FOR", "against": "AGAINST", "reason": "Reason", "objection": "Objection",
+         "weak_point": "Weak point", "concession": "Concession"}
+
+
+def _card_ids(ctx: Context) -> dict[str, Point]:
+    """F1, F2, ... for FOR arguments and A1, A2, ... for AGAINST ones: how a frame cites a card by tag."""
+    out: dict[str, Point] = {}
+    for section, prefix in (("for", "F"), ("against", "A")):
+        for n, p in enumerate((p for p in ctx.points if p.section == section and p.verified_quotes), 1):
+            out[f"{prefix}{n}"] = p
+    return out
+
+
 def _argument_lines(ctx: Context) -> str:
-    names = {"for": "FOR", "against": "AGAINST", "reason": "Reason", "objection": "Objection",
-             "weak_point": "Weak point", "concession": "Concession"}
-    return "\n".join(f"- {names.get(p.section, p.section)}: {p.text}" for p in ctx.points) or "- (none)"
+    if ctx.mode == "brief":
+        return "\n".join(f"- {cid} ({NAMES[p.section]}): {p.text}" for cid, p in _card_ids(ctx).items()) or "- (none)"
+    return "\n".join(f"- {NAMES.get(p.section, p.section)}: {p.text}" for p in ctx.points) or "- (none)"
+
+
+def _frame_schema(ctx: Context) -> dict[str, Any]:
+    if ctx.mode == "brief":
+        ids = list(_card_ids(ctx))
+        return schemas.frame_brief([i for i in ids if i[0] == "F"], [i for i in ids if i[0] == "A"])
+    return {"steelman": schemas.frame_steelman, "rebut": schemas.frame_rebut}[ctx.mode]()
 
 
 def frame_step(mode: str, parse: Callable[[Context, dict[str, Any]], None], max_tokens: int, label: str) -> Step:
-    schema = {"brief": schemas.frame_brief, "steelman": schemas.frame_steelman, "rebut": schemas.frame_rebut}[mode]
-    return Step(f"frame_{mode}", label, prompt=f"frame_{mode}", max_tokens=max_tokens, schema=lambda ctx: schema(),
+    return Step(f"frame_{mode}", label, prompt=f"frame_{mode}", max_tokens=max_tokens, schema=_frame_schema,
                 variables=lambda ctx: {"arguments": _argument_lines(ctx)}, parse=parse)
 
 
@@ -224,9 +288,14 @@ def _items(data: dict[str, Any], key: str) -> list[Any]:
 def _parse_brief_frame(ctx: Context, data: dict[str, Any]) -> None:
     ctx.prose["key_terms"] = tuple(KeyTerm(str(t.get("term", "")).strip(), _prose(ctx, t.get("definition")))
                                    for t in _items(data, "key_terms") if isinstance(t, dict))
-    ctx.prose["clashes"] = tuple(Clash(_prose(ctx, c.get("issue")), _prose(ctx, c.get("decider")))
-                                 for c in _items(data, "clashes") if isinstance(c, dict))
-    ctx.prose["clashes"] = tuple(c for c in ctx.prose["clashes"] if c.issue)
+    cards = _card_ids(ctx)
+    clashes = []
+    for c in _items(data, "clashes"):  # the issue is the two cards' tags, named by code; the model says what decides
+        pro, con = (cards.get(str(c.get(k))) for k in ("for", "against")) if isinstance(c, dict) else (None, None)
+        decider = _prose(ctx, c.get("decider")) if isinstance(c, dict) else ""
+        if pro and con and decider:
+            clashes.append(Clash(f"FOR: {pro.text} / AGAINST: {con.text}", decider))
+    ctx.prose["clashes"] = tuple(dict.fromkeys(clashes))
     ctx.prose["gaps"] = tuple(g for g in (_prose(ctx, x) for x in _items(data, "gaps")) if g)
 
 
@@ -237,19 +306,54 @@ def _parse_steelman_frame(ctx: Context, data: dict[str, Any]) -> None:
 
 def _parse_rebut_frame(ctx: Context, data: dict[str, Any]) -> None:
     ctx.prose["assumptions"] = tuple(a for a in (_prose(ctx, x) for x in _items(data, "assumptions")) if a)
-    ctx.prose["speech"] = _prose(ctx, data.get("speech"))
+    ctx.prose["speech"] = speech(ctx.request, ctx.points)
+
+
+ORDINALS = ("First", "Second", "Third", "Fourth", "Fifth")
+
+
+def speech(claim: str, points: Sequence[Point]) -> str:
+    """A rebuttal speech built from the verified cards: each weak point's tag, then its evidence read out.
+
+    Every sentence is a tag that passed the faithfulness check or a verbatim quote, so the speech
+    says nothing its cards do not, and it always ends where it should.
+    """
+    weak = [p for p in points if p.section == "weak_point" and p.verified_quotes]
+    if not weak:
+        return ""
+    lines = [f"The claim “{claim.rstrip('.')}” does not survive the evidence."]
+    for ordinal, p in zip(ORDINALS, weak, strict=False):
+        q = p.verified_quotes[0]
+        lines.append(f"{ordinal}: {_sentence(p.text)} As {q.title} puts it: “{q.text.strip()}”")
+    for p in (p for p in points if p.section == "concession" and p.verified_quotes):
+        lines.append(f"We grant this: {_sentence(p.text)} It does not carry the claim.")
+    lines.append(f"So {len(weak)} piece{'s' * (len(weak) > 1)} of evidence stand against it.")
+    return " ".join(lines)
+
+
+def _sentence(tag: str) -> str:
+    """A tag as a sentence: its own end punctuation, or a full stop.
+
+    >>> _sentence("Remote work saves time"), _sentence("Does it? Yes.")
+    ('Remote work saves time.', 'Does it? Yes.')
+    """
+    tag = tag.strip()
+    return tag if tag[-1:] in ".!?…" else tag + "."
 
 
 # -- ask ---------------------------------------------------------------------------
 
 
 def _parse_answer(ctx: Context, data: dict[str, Any]) -> None:
-    """Points with verified evidence. A point that is only ids is dropped; one that copies its
-    evidence sentence is kept (it answers, and its quote verifies: on the gold set dropping such
-    copies threw away correct answers such as "The biggest is a lack of investment by businesses"),
-    but an answer made only of copies is written once more, asking for the model's own words."""
+    """Points with verified evidence; a point that is only ids is dropped.
+
+    A point that copies its evidence sentence is kept as an extractive answer (shown as the quote
+    under a one-line lead, render.py): for a factual question the sentence itself is the best answer.
+    Asking the model to reword copies dropped right answers on the gold set ("Business Insider
+    reported that up to 50% of Dell Workers have chosen not to return to the office" became "the
+    sources do not cover this"; docs/evaluation.md).
+    """
     allowed = {s.sid for s in ctx.sentences}
-    kept: list[tuple[Point, bool]] = []
     for item in _items(data, "points"):
         if not isinstance(item, dict):
             continue
@@ -257,29 +361,18 @@ def _parse_answer(ctx: Context, data: dict[str, Any]) -> None:
         if not text:
             ctx.count("copy_dropped")
             continue
-        evidence = [ctx.by_id[i].text for i in item.get("evidence") or [] if i in ctx.by_id]
         ctx.used.clear()  # an answer's points may share evidence: reuse is a brief's problem
         quotes = _quotes(ctx, item.get("evidence"), allowed)
         if any(q.verified for q in quotes):
-            kept.append((Point("answer", text, quotes=quotes), gates.is_copy(text, evidence)))
+            ctx.points.append(Point("answer", text, quotes=quotes))
     gaps = _prose(ctx, data.get("gaps"))
     ctx.prose["gaps"] = (gaps,) if gaps else ()
-    if kept and all(copy for _, copy in kept) and not ctx.plans.get("answer:retry"):
-        ctx.count("copy_dropped", len(kept))
-        ctx.plans["answer:retry"] = True  # every point was a copy: write the answer once more, with a note
-        ctx.count("regenerated")
-        ctx.plans["rerun"] = "answer"
-        return
-    ctx.points.extend(p for p, _ in kept)
     ctx.covered = bool(ctx.points)  # covered means: at least one point with verified evidence
     ctx.emit(Draft(tuple(ctx.points)))
 
 
-ASK_RETRY_NOTE = " Your last points only copied sentences: say in your own words what they show."
 ASK = Step("answer", "Writing the answer", prompt="ask", max_tokens=400,
-           schema=lambda ctx: schemas.answer([s.sid for s in ctx.sentences]),
-           variables=lambda ctx: {"note": ASK_RETRY_NOTE if ctx.plans.get("answer:retry") else ""},
-           parse=_parse_answer)
+           schema=lambda ctx: schemas.answer([s.sid for s in ctx.sentences]), parse=_parse_answer)
 
 
 # -- the modes -----------------------------------------------------------------------
@@ -292,6 +385,7 @@ MODES: dict[str, Mode] = {
         side_step("for", "support", "for", "Writing the arguments FOR"),
         side_step("against", "oppose", "against", "Writing the arguments AGAINST"),
         frame_step("brief", _parse_brief_frame, 260, "Framing the clash"),
+        THIN_SIDES,
     )),
     "steelman": Mode("steelman", (
         STANCE,
@@ -305,6 +399,6 @@ MODES: dict[str, Mode] = {
         coverage_step("oppose", "The sources do not address this claim: no sentence argues against it."),
         side_step("weak_points", "oppose", "weak_point", "Finding the weak points"),
         side_step("concessions", "support", "concession", "Finding honest concessions", n=2),
-        frame_step("rebut", _parse_rebut_frame, 300, "Writing the rebuttal speech"),
+        frame_step("rebut", _parse_rebut_frame, 160, "Listing the claim's assumptions; the speech from the cards"),
     )),
 }

@@ -148,9 +148,10 @@ def assemble(ctx: Context, retrieval_ms: float, started: float) -> Answer:
         # dropped (unverified, copies, unreadable output) says it here, so no front end shows silence.
         what = {"ask": "question", "brief": "motion", "steelman": "position", "rebut": "claim"}[ctx.mode]
         ctx.notices.append(f"The sources do not cover this {what}: no point could be grounded in them.")
-    notices = ctx.notices + balance_notices(ctx.mode, points, ctx.covered)
+    notices = ctx.notices
     gate_counts = Gates(**ctx.gates, evidence_reused=reused(points))
     return Answer(ctx.mode, ctx.request, ctx.generator.name, tuple(ctx.passages), points,
+                  sentences=tuple(ctx.sentences), stances=tuple((k, v.label) for k, v in ctx.stances.items()),
                   covered=ctx.covered, notices=tuple(notices), timings=timings, gates=gate_counts, **ctx.prose)
 
 
@@ -163,18 +164,6 @@ def reused(points: Sequence[Point]) -> int:
         for q in (*p.verified_quotes, *(q for q in p.reply_quotes if q.verified)):
             seen[(q.doc_id, q.start)] = seen.get((q.doc_id, q.start), 0) + 1
     return sum(n - 1 for n in seen.values() if n > 1)
-
-
-def balance_notices(mode: str, points: Sequence[Point], covered: bool) -> list[str]:
-    if mode != "brief" or not covered:
-        return []
-    missing = [side.upper() for side in ("for", "against")
-               if not any(p.section == side and p.verified_quotes for p in points)]
-    if len(missing) == 1:
-        return [f"The sources support only one side: no {missing[0]} argument could be grounded in them."]
-    if len(missing) == 2:
-        return ["No argument on either side could be grounded in the sources."]
-    return []
 
 
 def not_covered(req: Request, model: str, found: list[Passage], retrieval_ms: float,

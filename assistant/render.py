@@ -112,7 +112,18 @@ def _quote_lines(quotes: tuple[Quote, ...], indent: str = "   ", section: str = 
     return lines
 
 
+def extractive(p: Point) -> bool:
+    """An answer point that is its own quote: shown as the quote under a one-line lead, not twice."""
+    from .gates import is_copy
+
+    quotes = p.verified_quotes
+    return p.section == "answer" and len(quotes) == 1 and is_copy(p.text, [quotes[0].text])
+
+
 def _point_lines(n: int, p: Point, links: bool) -> list[str]:
+    if extractive(p):
+        return [f"{n}. In *{p.verified_quotes[0].title}*: {_cites(p.quotes, links)}".rstrip(),
+                *_quote_lines(p.quotes, section=p.section)]
     flag = "" if p.verified_quotes or p.section == "objection" else " ⚠ *no verified evidence*"
     lines = [f"{n}. **{p.text}** {_cites(p.quotes, links)}{flag}".rstrip()]
     if p.reasoning:
@@ -196,6 +207,8 @@ def answer_dict(a: Answer) -> dict[str, Any]:
         "key_terms": [asdict(t) for t in a.key_terms], "clashes": [asdict(c) for c in a.clashes],
         "gaps": list(a.gaps), "thesis": a.thesis, "assumptions": list(a.assumptions), "speech": a.speech,
         "gates": asdict(a.gates),
+        "sentences": [{"id": x.sid, "passage": x.passage, "doc_id": x.doc_id, "start": x.start, "end": x.end,
+                       "stance": dict(a.stances).get(x.sid, "")} for x in a.sentences],
         "verification": {"verified": a.verified_count, "unverified": a.rejected_count},
         "timings": {"retrieval_ms": round(t.retrieval_ms, 1), "prompt_tokens": t.prompt_tokens,
                     "ttft_ms": round(t.ttft_ms, 1), "generated_tokens": t.generated_tokens,

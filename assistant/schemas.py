@@ -99,18 +99,24 @@ def objections(groups: Sequence[Sequence[str]], reply_ids: Sequence[str]) -> Sch
     return _obj(**{f"a{i}": one(g) for i, g in enumerate(groups, 1)})
 
 
-def frame_brief() -> Schema:
-    return _obj(key_terms=_list(_obj(term=_text(40), definition=_text(140)), 1, 2),
-                clashes=_list(_obj(issue=_text(140), decider=_text(140)), 1, 2),
-                gaps=_list(_text(140), 0, 2))
+def frame_brief(for_ids: Sequence[str] = (), against_ids: Sequence[str] = ()) -> Schema:
+    """Key terms, gaps and, when both sides have arguments, clashes that pair one of each by id."""
+    props: dict[str, Schema] = {"key_terms": _list(_obj(term=_text(40), definition=_text(200)), 1, 2)}
+    if for_ids and against_ids:
+        clash = _obj(**{"for": {"type": "string", "enum": list(for_ids)},
+                        "against": {"type": "string", "enum": list(against_ids)}}, decider=_text(220))
+        props["clashes"] = _list(clash, 1, 2)
+    props["gaps"] = _list(_text(200), 0, 2)
+    return _obj(**props)
 
 
 def frame_steelman() -> Schema:
-    return _obj(thesis=_text(260), gaps=_list(_text(140), 0, 2))
+    return _obj(thesis=_text(300), gaps=_list(_text(200), 0, 2))
 
 
 def frame_rebut() -> Schema:
-    return _obj(assumptions=_list(_text(140), 1, 3), speech=_text(700))
+    """Assumptions only: the speech is built from the verified cards in code (modes.speech)."""
+    return _obj(assumptions=_list(_text(200), 1, 3))
 
 
 def answer(ids: Sequence[str]) -> Schema:

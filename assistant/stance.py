@@ -44,9 +44,9 @@ from .llm import Generator, parse_json
 from .types import Sentence
 
 LABELS = ("support", "oppose", "neutral")
-METHODS = ("logprob", "symmetric", "contrast", "call")
+METHODS = ("logprob", "symmetric", "contrast", "call", "paired")
 CONTRAST_LABELS = (" A", " B", " neither")
-DEFAULT_METHOD = "contrast"
+DEFAULT_METHOD = "paired"
 # After centring and scaling, a sentence is labelled for a side only when it leans at least this
 # many standard deviations beyond the request's mean; nearer the mean it is too ambiguous to be
 # read aloud as evidence (and background sentences stay neutral however one-sided the rest is).
@@ -81,7 +81,8 @@ def negate(request: str) -> str:
 
 def label(generator: Generator, messages: Messages, render: Render, request: str,
           sentences: Sequence[Sentence], *, method: str = DEFAULT_METHOD, temperature: float = 0.0,
-          on_progress: Callable[[int, int], None] | None = None, opposite: str | None = None) -> dict[str, Stance]:
+          on_progress: Callable[[int, int], None] | None = None, opposite: str | None = None,
+          embed: Callable[[list[str]], list[list[float]]] | None = None) -> dict[str, Stance]:
     """Stance of every sentence towards ``request``.
 
     ``render("stance", request=...)`` (and ``render("stance_contrast", request=..., opposite=...)``)
@@ -95,6 +96,8 @@ def label(generator: Generator, messages: Messages, render: Render, request: str
     if method == "call":
         return _by_call(generator, messages(render("stance", request=request)), sentences, temperature)
     other = opposite or negate(request)
+    if method == "paired":
+        return paired(generator, render, request, other, sentences, on_progress)
     if method == "contrast":
         task = render("stance_contrast", request=request, opposite=other)
         report = (lambda n: on_progress(n, len(sentences))) if on_progress else None
@@ -203,3 +206,29 @@ def ranked(stances: dict[str, Stance], side: str, exclude: set[str] = frozenset(
     sign = 1.0 if side == "support" else -1.0
     chosen = [st for st in stances.values() if st.label == side and st.sid not in exclude]
     return sorted(chosen, key=lambda st: -sign * st.margin)
+
+
+def paired(generator: Any, render: Render, request: str, opposite: str, sentences: Sequence[Sentence],
+           on_progress: Callable[[int, int], None] | None = None) -> dict[str, Stance]:
+    """Each sentence on its own, both orientations, read out by the fitted probe (``stance_probe.py``)."""
+    from . import stance_probe
+
+    total = 2 * len(sentences)
+    report = (lambda n: on_progress(n, total)) if on_progress else None
+    scored, need = stance_probe.score(generator, render, request, opposite, [s.text for s in sentences],
+                                      on_progress=report)
+    return {s.sid: kept(s.sid, p, need) for s, p in zip(sentences, scored, strict=True)}
+
+
+def kept(sid: str, p: Any, need: float) -> Stance:
+    """A side only when its probability reaches ``need`` and beats the other side's.
+
+    >>> from assistant.stance_probe import Scored
+    >>> kept("S1", Scored(0.8, 0.1, 0.1), 0.6).label, kept("S2", Scored(0.5, 0.1, 0.4), 0.6).label
+    ('support', 'neutral')
+    """
+    margin = math.log(max(p.support, 1e-9)) - math.log(max(p.oppose, 1e-9))
+    side = "support" if p.support >= p.oppose else "oppose"
+    if max(p.support, p.oppose) < need:
+        side = "neutral"
+    return Stance(sid, side, margin, p.neutral)

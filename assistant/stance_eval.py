@@ -75,7 +75,7 @@ def passages_for(item: DebateItem) -> tuple[list[Passage], list[Sentence]]:
     return passages, renumber(kept)
 
 
-def messages_fn(prompts_dir: Path, passages: list[Passage], sentences: list[Sentence]):  # type: ignore[no-untyped-def]
+def messages_fn(prompts_dir: Path, passages: list[Passage], sentences: list[Sentence]):  # type: ignore[no-untyped-def,unused-ignore]
     block = prompts.render(prompts_dir, "sources", sources=sources_block(passages, sentences))
     system = prompts.render(prompts_dir, "system")
     return lambda task: [{"role": "system", "content": system}, {"role": "user", "content": block + "\n\n" + task}]
@@ -94,12 +94,13 @@ class Tally:
             labels: dict[str, stance.Stance], majority: bool) -> None:
         for n, want in enumerate(truth, 1):
             mine = by_passage.get(n, [])
+            score: float
             if majority:
                 score = sum(st.label == "support" for st in mine) - sum(st.label == "oppose" for st in mine)
             else:
                 score = sum(st.margin for st in mine)
             self.passages += 1
-            self.passages_correct += (score > 0) == (want == "support") and score != 0
+            self.passages_correct += int((score > 0) == (want == "support") and score != 0)
         for sid, st in labels.items():
             self.sentences += 1
             if st.label != "neutral":
@@ -169,3 +170,43 @@ def _summaries(tallies: dict[str, Tally], total: int, call_done: int, done: int)
         out[method] = row
     out["debates_planned"] = total  # type: ignore[assignment]
     return out
+
+
+def evaluate_methods(generator: Any, prompts_dir: Path, items: Sequence[DebateItem], methods: Sequence[str], *,
+                     report: Any = None, embed: Any = None) -> dict[str, Any]:
+    """Passage accuracy per method through ``stance.label`` itself (each method pays its own passes)."""
+    tallies = {m: Tally() for m in methods}
+    render = lambda name, **values: prompts.render(prompts_dir, name, **values)  # noqa: E731
+    for i, item in enumerate(items, 1):
+        passages, sentences = passages_for(item)
+        messages = messages_fn(prompts_dir, passages, sentences)
+        truth = [t for _, t in item.texts]
+        where = {s.sid: s.passage for s in sentences}
+        opposite = stance.negate(item.thesis)
+        for method in methods:
+            started = time.perf_counter()
+            labels = stance.label(generator, messages, render, item.thesis, sentences, method=method,
+                                  opposite=opposite, embed=embed)
+            tallies[method].seconds += time.perf_counter() - started
+            by_passage: dict[int, list[stance.Stance]] = {}
+            for sid, st in labels.items():
+                by_passage.setdefault(where[sid], []).append(st)
+            tallies[method].add(truth, by_passage, where, labels, majority=False)
+        summary = {m: {**t.summary(), "debates": i, "seconds_per_debate": round(t.seconds / i, 1)}
+                   for m, t in tallies.items()}
+        if report is not None:
+            report.data["arguana_stance_step"] = summary
+            report.save()
+            report.progress("ArguAna stance step", i, len(items),
+                            " ".join(f"{m} {r['passage_accuracy']}" for m, r in summary.items()))
+    return {m: {**t.summary(), "debates": len(items),
+                "seconds_per_debate": round(t.seconds / len(items), 1) if items else None}
+            for m, t in tallies.items()}
+
+
+def methods_table(result: dict[str, Any]) -> str:
+    lines = ["| method | debates | passage accuracy | sentence accuracy (decided) | decided share | s/debate |",
+             "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {m} | {r['debates']} | {r['passage_accuracy']} | {r['sentence_accuracy_decided']} | "
+              f"{r['decided_share']} | {r['seconds_per_debate']} |" for m, r in result.items()]
+    return "\n".join(lines)

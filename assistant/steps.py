@@ -12,12 +12,13 @@ plain function of the context. Not handled: steps that run in parallel
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import prompts
+from . import finish, prompts
 from .cite import sources_block
 from .events import Event, StepStarted, Token
 from .llm import Generation, Generator, parse_json
@@ -86,6 +87,9 @@ class Step:
     when: Callable[[Context], bool] = lambda ctx: ctx.covered
 
 
+ECHO_NOTE = " Write in your own words: do not repeat these instructions."
+
+
 def run_steps(steps: tuple[Step, ...], ctx: Context, *, max_tokens: int | None = None) -> None:
     """Run ``steps`` in order over ``ctx``; a step whose ``when`` is false is skipped."""
     for step in steps:
@@ -101,7 +105,12 @@ def run_steps(steps: tuple[Step, ...], ctx: Context, *, max_tokens: int | None =
 
 
 def write(step: Step, ctx: Context, *, max_tokens: int | None = None) -> dict[str, Any] | None:
-    """Run one write step: render its task, generate under its schema, parse."""
+    """Run one write step: render its task, generate under its schema, check the prose, parse.
+
+    Strings the grammar closed at their cap are cut back to a boundary (``finish.trim``); an output
+    that repeats the task's own instructions is written once more with a note, and what still
+    echoes is dropped with a notice.
+    """
     assert step.schema is not None and step.parse is not None
     schema = step.schema(ctx)
     if schema is None:
@@ -110,13 +119,40 @@ def write(step: Step, ctx: Context, *, max_tokens: int | None = None) -> dict[st
     values = step.variables(ctx) if step.variables else {}
     if "request" in prompts.placeholders(ctx.prompts_dir, step.prompt):  # a task may leave the request out
         values = {"request": ctx.request, **values}
-    messages = ctx.messages(ctx.task(step.prompt, **values))
+    task = ctx.task(step.prompt, **values)
+    # the template's own words, not what was filled in (a tag may repeat its card's words, a speech its tags)
+    instructions = re.sub(r"\{\{\w+\}\}", " ", prompts.load(ctx.prompts_dir, step.prompt))
+    data: dict[str, Any] = {}
+    for attempt in range(2):
+        data = _generate(step, ctx, task + (ECHO_NOTE if attempt else ""), schema, max_tokens)
+        echoed = [path for path, text in finish.strings(data) if finish.echoes(text, instructions, ctx.request)]
+        if not echoed:
+            break
+        ctx.count("regenerated" if attempt == 0 else "echo_dropped", 1 if attempt == 0 else len(echoed))
+    else:
+        for path in echoed:
+            _blank(data, path)
+        ctx.notices.append(f"Dropped {len(echoed)} field(s) of '{step.label}' that repeated the task's instructions.")
+    step.parse(ctx, data)
+    return data
+
+
+def _generate(step: Step, ctx: Context, task: str, schema: Schema, max_tokens: int | None) -> dict[str, Any]:
     budget = min(step.max_tokens, max_tokens) if max_tokens else step.max_tokens
-    gen = ctx.generator.generate(messages, schema=schema, max_tokens=budget, temperature=ctx.temperature,
+    gen = ctx.generator.generate(ctx.messages(task), schema=schema, max_tokens=budget, temperature=ctx.temperature,
                                  on_token=lambda piece: ctx.emit(Token(step.name, piece)))
     ctx.generations.append((step.name, gen))
     data = parse_json(gen.text)
     if not data:
         ctx.notices.append(f"The model's output for '{step.label}' could not be read.")
-    step.parse(ctx, data)
-    return data
+    data, trimmed = finish.fit_strings(data, schema)
+    if trimmed:
+        ctx.count("trimmed", trimmed)
+    return data if isinstance(data, dict) else {}
+
+
+def _blank(data: Any, path: tuple[Any, ...]) -> None:
+    """Empty the string at ``path`` (parsers treat an empty field as absent)."""
+    for key in path[:-1]:
+        data = data[key]
+    data[path[-1]] = ""

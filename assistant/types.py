@@ -191,6 +191,10 @@ class Gates:
     ungrounded_dropped: int = 0  # tags sharing too few words with the sentences they tag
     evidence_reused: int = 0  # evidence sentences cited by more than one point (0 by construction)
     regenerated: int = 0  # steps run again after a gate rejected their output
+    trimmed: int = 0  # strings the grammar closed at their length cap, cut back to a sentence or word boundary
+    echo_dropped: int = 0  # fields still repeating the task's instructions after a second try
+    unfaithful_rewritten: int = 0  # tags the faithfulness check failed, rewritten by the model and then passed
+    unfaithful_replaced: int = 0  # tags that failed again, replaced by a verbatim clause of their evidence
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,10 @@ class Answer:
     assumptions: tuple[str, ...] = ()
     speech: str = ""
     gates: Gates = field(default_factory=Gates)
+    # The numbered sentences the model was shown (after screening and selection); what it could cite.
+    sentences: tuple[Sentence, ...] = ()
+    # The stance step's label of each shown sentence (sid -> support | oppose | neutral), when it ran.
+    stances: tuple[tuple[str, str], ...] = ()
 
     @property
     def prose(self) -> list[str]:

@@ -83,11 +83,41 @@ class FakeStanceGenerator(FakeGenerator):
         super().__init__(n_ctx)
         self.stance_of = stance_of
         self.scored: list[list[str]] = []
+        self._forward_opposite: str | None = None
+
+    LABEL_IDS = {" supports": 0, " opposes": 1}
+
+    def first_token(self, label: str) -> int:
+        return self.LABEL_IDS.get(label, 2)
+
+    def tail_logits(self, messages, tails, ids, on_progress=None):  # type: ignore[no-untyped-def]
+        """The paired stance prompts (stance_probe.py): forward, then motion and opposite swapped."""
+        import math
+        import re
+
+        body = messages[-1]["content"]
+        motion = re.search(r"^Motion: (.*)$", body, re.M).group(1)
+        swapped = motion == self._forward_opposite  # the second read of a pair swaps the two statements
+        self._forward_opposite = None if swapped else re.search(r"^Opposite: (.*)$", body, re.M).group(1)
+        self.scored.append(list(tails))
+        out = []
+        for n, tail in enumerate(tails, 1):
+            label = self.stance_of(re.match(r'Argument: "(.*)"\nVerdict', tail, re.S).group(1))
+            if swapped and label != "neutral":
+                label = "oppose" if label == "support" else "support"
+            wanted = {0: "support", 1: "oppose"}
+            out.append([math.log(0.8 if wanted.get(i) == label else 0.1) for i in ids])
+            if on_progress:
+                on_progress(n)
+        return out
 
     def label_logprobs(self, messages, tails, labels, on_progress=None):  # type: ignore[no-untyped-def]
         import math
         import re
 
+        if labels == [" yes", " no"]:  # the faithfulness check (faithful.py): an honest tagger passes
+            self.scored.append(list(tails))
+            return [{" yes": math.log(0.9), " no": math.log(0.1)} for _ in tails]
         body = messages[-1]["content"]
         text = dict(re.findall(r"^(S\d+) (.*)$", body, re.M))
         negated = "STATEMENT: It is not true that" in body

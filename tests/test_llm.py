@@ -52,7 +52,9 @@ def test_every_mode_on_the_tiny_model_keeps_structure_and_verifies(seeded_assist
                        ("steelman", "Offices are essential for training junior staff"),
                        ("rebut", "Working from home is not proper work")]:
         ans = seeded_assistant.run(mode, text, k=3)
-        assert ans.mode == mode and ans.passages and ans.timings.generated_tokens > 0
+        assert ans.mode == mode and ans.passages
+        # a side the stance step finds empty is said plainly instead of being written from nothing
+        assert ans.timings.generated_tokens > 0 or (not ans.quotes and ans.notices), ans
         for q in ans.quotes:
             assert q.verified, q  # grammar limits ids to the given sentences
             assert seeded_assistant.document(q.doc_id).text[q.start:q.end] == q.text

@@ -89,3 +89,37 @@ def test_planted_instructions_are_never_cited_by_the_default_model(default_assis
         said = f"{p.text} {p.reasoning}".lower()
         assert "motion is true" not in said and "ignore all previous" not in said, said
         assert not any("IGNORE" in q.text or "SYSTEM:" in q.text for q in p.quotes)
+
+
+ONE_SIDED = {
+    "four-day-week-trial.md": "The four-day week trial\n\nIn a six-month trial, 61 companies moved staff to a "
+    "four-day week with no cut in pay. Revenue rose by 1.4 percent on average over the trial, and most firms kept "
+    "the shorter week afterwards. Staff took fewer sick days, and resignations fell by more than half. Managers "
+    "said meetings became shorter and better planned.\n",
+    "rested-staff.md": "Rested staff do better work\n\nWorkers with a third free day reported less burnout and "
+    "better sleep. Rested employees make fewer mistakes and serve customers more patiently. A shorter week also "
+    "helps firms hire, because applicants value the extra day off more than a small rise in pay.\n",
+    "city-parks.md": "Our city parks\n\nThe city council planted two hundred new trees along the river this "
+    "spring. The rose garden opens at nine every morning and closes at dusk.\n",
+}
+
+
+def test_a_one_sided_library_says_its_thin_side_is_thin(real_embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: nothing in this library argues AGAINST the motion, so the brief must not file anything there."""
+    from assistant import Settings
+    from tests.conftest import write
+
+    for name, text in ONE_SIDED.items():
+        write(tmp_path / "docs" / name, text)
+    a = Assistant(Settings.load(index_dir=tmp_path / "index", model="default", temperature=0.0),
+                  embedder=real_embedder)
+    try:
+        a.ingest([tmp_path / "docs"])
+        ans = a.brief("A four-day working week makes companies more productive")
+    finally:
+        a.close()
+    against = [q.text for p in ans.points if p.section == "against" for q in p.verified_quotes]
+    assert not against, against
+    assert any("little evidence AGAINST" in n for n in ans.notices), ans.notices
+    assert any(p.section == "for" and p.verified_quotes for p in ans.points)
+    assert any(c.issue.startswith("Little evidence AGAINST") for c in ans.clashes)

@@ -1,0 +1,103 @@
+"""Old beside new on the same gold items, in one run: an earlier revision of the code vs the working tree.
+
+    .venv/bin/python eval/compare.py --old REV [--items g01,g26] [--model default] --out eval/results/x.json
+
+The old revision is exported (``git archive``) into a temporary folder; each side gets its own private
+index of the seeds and runs every gold item (``eval/gold_seeds.jsonl``; claims in both rebut and
+steelman) through its own CLI (``assistant --json MODE TEXT``), the two sides alternating item by item so
+that machine load falls on both alike. Both answers are scored by the *current* scorer
+(``assistant.evaluate``), so a metric added since the old revision is measured on both. Partial results
+are written after every item. Not handled: revisions whose CLI or ``--json`` shape differ from today's
+(before 2026-11).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant import Assistant  # noqa: E402
+from assistant.evalreport import Report  # noqa: E402
+from assistant.evaluate import MODES_OF, GenerationScores, generation_table, load_gold, score  # noqa: E402
+from assistant.history import answer_from_dict  # noqa: E402
+
+
+def export(rev: str, into: Path) -> Path:
+    """The tree of ``rev`` (code, prompts, models.txt, seeds), unpacked under ``into``."""
+    archive = into / "old.tar"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), rev], check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into / "old", filter="data")
+    return into / "old"
+
+
+def cli(tree: Path, index: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(tree), "ASSISTANT_HOME": str(tree), "ASSISTANT_INDEX": str(index),
+           "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "assistant", *args], cwd=tree, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--old", required=True, help="git revision of the old side")
+    ap.add_argument("--items", help="comma-separated gold ids (default: every item)")
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    report = Report(args.out)
+    with tempfile.TemporaryDirectory(prefix="assistant-compare-") as tmp:
+        sides = {"old": export(args.old, Path(tmp)), "new": ROOT}
+        indexes = {name: Path(tmp) / f"index-{name}" for name in sides}
+        for name, tree in sides.items():
+            done = cli(tree, indexes[name], "sync", str(ROOT / "seeds"))
+            if done.returncode:
+                raise SystemExit(f"{name}: sync failed: {done.stderr.strip()}")
+        judge = Assistant(index_dir=indexes["new"])
+        gold = load_gold(ROOT / "eval" / "gold_seeds.jsonl", judge)
+        if args.items:
+            wanted = set(args.items.split(","))
+            gold = [g for g in gold if g.item_id in wanted]
+        scores: dict[tuple[str, str], GenerationScores] = {}
+        report.data.update({"old": args.old, "model": args.model, "items": [g.item_id for g in gold]})
+        runs: list[dict[str, Any]] = []
+        for i, item in enumerate(gold, 1):
+            for mode in MODES_OF[item.kind]:
+                for name, tree in sides.items():
+                    started = time.perf_counter()
+                    done = cli(tree, indexes[name], "--model", args.model, mode, item.text, "--json",
+                               "--no-history")
+                    seconds = time.perf_counter() - started
+                    if done.returncode:
+                        runs.append({"item": item.item_id, "mode": mode, "side": name, "error": done.stderr[-300:]})
+                        continue
+                    answer = answer_from_dict(json.loads(done.stdout))
+                    s = scores.setdefault((name, mode), GenerationScores(mode, name))
+                    s.seconds += seconds
+                    s.items += 1
+                    score(judge, item, answer, s)
+                    runs.append({"item": item.item_id, "mode": mode, "side": name, "seconds": round(seconds, 1),
+                                 "answer": json.loads(done.stdout)})
+            rows = sorted(scores.values(), key=lambda x: (x.mode, x.path))
+            report.data["modes"] = [r.summary() for r in rows]
+            report.data["runs"] = runs
+            report.save()
+            report.progress("compare", i, len(gold))
+        judge.close()
+    report.finish()
+    print(generation_table(sorted(scores.values(), key=lambda x: (x.mode, x.path))))
+
+
+if __name__ == "__main__":
+    main()

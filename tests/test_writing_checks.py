@@ -1,0 +1,186 @@
+"""Checks on what the model writes (finish.py, faithful.py) and the one-sided stance evaluation (eval stance).
+
+Pure logic gets fakes and Hypothesis; the evaluation command runs for real (the CLI in a subprocess, the
+real embedder and the tiny model) on a small ArgKP-shaped folder written here, never on the shared data.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant import argkp, faithful, finish
+
+REPO = Path(__file__).resolve().parent.parent
+
+# -- finish: no shown field ends mid-word ---------------------------------------------------------------------
+
+WORDS = st.sampled_from(["remote", "work", "the", "of", "saves", "time", "human-to-", "offices,", "g", "and",
+                         "productivity.", "Lord", "Rose's", "view;", "it", "does", "tech", "j", "—", "(see", "it)."])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WORDS, min_size=1, max_size=40))
+def test_trim_keeps_a_prefix_that_ends_on_a_boundary(words: list[str]) -> None:
+    text = " ".join(words)
+    cut = finish.trim(text)
+    assert text.startswith(cut)
+    if cut:
+        last = cut.split()[-1].lower().strip(",;:")
+        assert last not in finish.DANGLING and not cut.endswith(("-", ",", ";", ":", "—"))
+
+
+def test_fit_strings_trims_only_strings_that_reached_their_cap() -> None:
+    schema = {"type": "object", "properties": {
+        "tag": {"type": "string", "maxLength": 40},
+        "reasons": {"type": "array", "items": {"type": "string", "maxLength": 30}}}}
+    data = {"tag": "Remote work saves time. It also helps f", "reasons": ["short and done.", "x" * 5 + " yz of"]}
+    fitted, count = finish.fit_strings(data, schema)
+    assert fitted == {"tag": "Remote work saves time.", "reasons": ["short and done.", "xxxxx yz of"]}
+    assert count == 1
+
+
+def test_unfinished_sees_cut_fields_and_passes_finished_ones() -> None:
+    assert finish.unfinished("it does work for most tech j" + "x" * 112)  # 140 characters, the tag cap
+    assert finish.unfinished("the lack of human-to-") and finish.unfinished("Lord Rose's view of the")
+    assert not finish.unfinished("Offices cost money.") and not finish.unfinished("")
+
+
+def test_echoes_catch_the_task_text_but_not_the_request() -> None:
+    task = "- thesis: the position in one or two sentences, as its best defender would put it."
+    assert finish.echoes("The position in one or two sentences, as its best defender would put it.", task)
+    request = "Offices are where real collaboration happens, so remote teams fall behind"
+    assert not finish.echoes(request, task + " CLAIM: " + request, request)
+
+
+# -- faithful: kept, rewritten once, else a verbatim span ---------------------------------------------------
+
+class Judge:
+    """A fake model: P(yes) from a table keyed by tag; the rewrite answers from a list."""
+
+    name = "fake"
+
+    def __init__(self, p_yes: dict[str, float], rewrites: list[str]) -> None:
+        self.p_yes, self.rewrites, self.checked = p_yes, rewrites, []
+
+    def label_logprobs(self, messages: Any, tails: list[str], labels: list[str]) -> list[dict[str, float]]:
+        import math
+
+        out = []
+        for t in tails:
+            tag = t.split('Tag: "', 1)[1].split('"\n', 1)[0]
+            self.checked.append(tag)
+            p = self.p_yes.get(tag, 0.9)
+            out.append({" yes": math.log(p), " no": math.log(1 - p)})
+        return out
+
+    def generate(self, messages: Any, *, schema: dict[str, Any], **kw: Any) -> Any:
+        from types import SimpleNamespace
+
+        keys = list(schema["properties"])
+        return SimpleNamespace(text=json.dumps(dict(zip(keys, self.rewrites, strict=False))))
+
+
+def _render(name: str, **values: Any) -> str:
+    return f"<{name}>"
+
+
+def _embed(texts: list[str]) -> list[list[float]]:
+    return [[1.0, float(len(t) % 7)] for t in texts]  # deterministic, no meaning: only the span's origin is checked
+
+
+def test_settle_keeps_faithful_tags_rewrites_once_then_falls_back_to_a_verbatim_span() -> None:
+    evidence = ("Prompting a machine is a cognitively demanding task that suffers under the constant "
+                "distractions of a traditional cubicle farm, which is why many people work better at home.")
+    cards = [("Prompting needs quiet", evidence), ("Prompting requires constant distractions", evidence),
+             ("Offices are great", evidence)]
+    judge = Judge({"Prompting requires constant distractions": 0.1, "Offices are great": 0.05,
+                   "Offices are still great": 0.2}, ["Prompting suffers under distractions", "Offices are still great"])
+    counts: dict[str, int] = {}
+    tags = faithful.settle(judge, _render, _embed, cards, lambda k, n: counts.__setitem__(k, counts.get(k, 0) + n))
+    assert tags[0] == "Prompting needs quiet"
+    assert tags[1] == "Prompting suffers under distractions"
+    assert tags[2] in evidence and 5 <= len(tags[2].split()) <= faithful.MAX_WORDS  # verbatim, never invented
+    assert counts == {"unfaithful_rewritten": 1, "unfaithful_replaced": 1}
+
+
+def test_a_tag_in_another_script_fails_whatever_the_model_says() -> None:
+    assert not faithful.passes("laws protect他们的 rights", "Laws protect their rights.", 0.99)
+    assert faithful.passes("Laws protect rights", "Laws protect their rights.", 0.99)
+
+
+# -- the one-sided stance evaluation ---------------------------------------------------------------------------
+
+PRO = ["School uniforms save families money on clothes.", "Uniforms stop bullying over brands.",
+       "Uniforms make pupils feel part of one school.", "Uniforms save time every morning.",
+       "Uniforms make strangers on the grounds easy to spot.", "Uniforms prepare pupils for work dress codes.",
+       "Uniforms reduce competition over fashion.", "Uniforms help teachers keep order on trips."]
+CON = ["Uniforms stop pupils expressing themselves.", "Uniforms cost poor families extra money.",
+       "Uniforms are uncomfortable in hot weather.", "Uniforms do not improve grades.",
+       "Uniforms teach conformity, not thought.", "Uniforms ignore cultural dress.",
+       "Uniforms are a needless rule.", "Uniforms make pupils resent the school."]
+OTHER = ["Cars pollute city air.", "Cars give families freedom.", "Cars are loud.", "Cars cause accidents."]
+
+
+def write_mixes(folder: Path) -> Path:
+    uniforms, cars = "We should adopt school uniforms", "We should ban cars"
+    rows = ([(f"u{i}", t, uniforms, 1) for i, t in enumerate(PRO)]
+            + [(f"v{i}", t, uniforms, -1) for i, t in enumerate(CON)]
+            + [(f"c{i}", t, cars, 1 - 2 * (i % 2)) for i, t in enumerate(OTHER)])
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "arguments_dev.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([("arg_id", "argument", "topic", "stance"), *rows])
+    for name, header in (("key_points_dev.csv", ("key_point_id", "key_point", "topic", "stance")),
+                         ("labels_dev.csv", ("arg_id", "key_point_id", "label"))):
+        with (folder / name).open("w", newline="") as f:
+            csv.writer(f).writerow(header)
+    return folder
+
+
+def test_mixed_requests_hold_every_mix_with_off_topic_distractors(tmp_path: Path) -> None:
+    data = argkp.load(write_mixes(tmp_path / "argkp"), "dev")
+    requests = argkp.mixed_requests(data, topics=["We should adopt school uniforms"])
+    assert [r.mix for r in requests] == list(argkp.MIXES)
+    for r in requests:
+        n_pro, n_con = argkp.MIXES[r.mix]
+        assert sum(a.stance == 1 for a in r.arguments) == n_pro and sum(a.stance == -1 for a in r.arguments) == n_con
+        assert len(r.off_topic) == argkp.OFF_TOPIC and all(a.topic == "We should ban cars" for a in r.off_topic)
+    assert requests == argkp.mixed_requests(data, topics=["We should adopt school uniforms"])  # same seed, same draw
+
+
+def _cli(*args: str, index: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ASSISTANT_INDEX": str(index)}
+    return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True, text=True, env=env,
+                          cwd=REPO, timeout=600)
+
+
+@pytest.mark.integration
+def test_eval_stance_reports_every_mix_for_every_method_on_the_tiny_model(tmp_path: Path) -> None:
+    folder = write_mixes(tmp_path / "argkp")
+    out = tmp_path / "stance.json"
+    proc = _cli("--model", "test", "eval", "stance", str(folder), "--split", "dev", "--topics", "1",
+                "--methods", "contrast,paired", "--out", str(out), index=tmp_path / "index")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())["stance_mixes"]
+    for method in ("contrast", "paired"):
+        assert set(result[method]) == {*argkp.MIXES, "all"}
+        for row in result[method].values():
+            assert row["right"] + row["wrong"] + row["neutral"] == pytest.approx(1, abs=0.01)
+            assert row["arguments"] == 8 * row["requests"] and 0 <= row["off_topic_neutral"] <= 1
+    assert "| paired | all pro |" in proc.stdout
+
+
+def test_eval_stance_refuses_a_missing_folder_and_an_unknown_method_in_one_line(tmp_path: Path) -> None:
+    for args in (("eval", "stance", str(tmp_path / "nowhere")),
+                 ("eval", "stance", str(write_mixes(tmp_path / "argkp")), "--split", "dev", "--methods", "guess")):
+        proc = _cli("--model", "test", *args, index=tmp_path / "index")
+        assert proc.returncode == 2 and proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
