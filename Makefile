@@ -29,7 +29,8 @@ test: setup
 	if [ $$rc -eq 5 ]; then echo "no tests were collected"; fi; exit $$rc
 
 lint:
-	$(BIN)/ruff check assistant tests benchmarks
+	$(BIN)/ruff check assistant tests eval benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/mypy assistant
 
 # Run on an idle machine: llama.cpp and torch threads spin, and contention skews every number.

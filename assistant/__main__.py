@@ -1,5 +1,5 @@
 """``python -m assistant``."""
 
-from .cli import main
+from .app.cli import main
 
 raise SystemExit(main())

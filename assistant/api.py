@@ -15,20 +15,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import integrity
 from .config import Settings
-from .embed import Embedder, load_embedder
 from .errors import AssistantError, ConfigError, InputError, StoreError
 from .events import Event
-from .history import History, SavedAnswer, mark_changed
-from .ingest import ingest as _ingest
-from .llm import Generator, OnToken
-from .retrieve import Retriever
-from .store import Store, check_index_path
+from .index import integrity
+from .index.embed import Embedder, load_embedder
+from .index.ingest import ingest as _ingest
+from .index.retrieve import Retriever
+from .index.store import Store, check_index_path
+from .llm.local import Generator, OnToken
+from .output.history import History, SavedAnswer, mark_changed
 from .types import Answer, Document, DocumentInfo, IngestReport, Passage
 
 if TYPE_CHECKING:
-    from .integrity import Audit
+    from .index.integrity import Audit
 
 
 class Assistant:
@@ -78,7 +78,7 @@ class Assistant:
             from functools import partial
 
             from .backends import open_store
-            from .recover import open_writable
+            from .index.recover import open_writable
 
             opener = partial(open_store, self.settings, embedder=self.embedder.identity, create=create)
             store = (open_writable(opener, self.settings.index_dir, embedded=not self.settings.chroma_url)
@@ -102,8 +102,8 @@ class Assistant:
         """
         from functools import partial
 
-        from . import recover
         from .backends import open_store
+        from .index import recover
 
         opener = partial(open_store, self.settings, embedder=self.embedder.identity)
         if not repair:
@@ -172,7 +172,7 @@ class Assistant:
 
     def _warm_prefix(self) -> None:
         """Have the model read the system rules, the start of every prompt, ahead of the first request."""
-        from . import prompts
+        from .writing import prompts
 
         warm = getattr(self.generator, "warm", None)  # an in-process model; remote ones have no cache of ours
         if warm is not None:
@@ -193,7 +193,7 @@ class Assistant:
             raise InputError("nothing to ingest: give one or more files or folders")
         from functools import partial
 
-        from .index_lock import open_to_write
+        from .index.index_lock import open_to_write
 
         s = self.settings
         check_index_path(s.index_dir)
@@ -222,7 +222,7 @@ class Assistant:
             raise InputError(f"not a folder: {folder}")
         if not self.settings.index_dir.exists():  # a first sync: nothing stored yet to sweep or drop
             return self.ingest([folder], show_progress=show_progress)
-        from .index_lock import hold_lock
+        from .index.index_lock import hold_lock
 
         store = self.store(create=True, repair=True)
         # One turn for the whole sync: the sweep would take another writer's pending vectors for orphans.
@@ -302,11 +302,11 @@ class Assistant:
                                       temperature=s.temperature if temperature is None else temperature,
                                       max_tokens=max_tokens or s.max_tokens or None, doc_ids=doc_ids)
         if one_call:
-            from .oneshot import run as run_one_call
+            from .writing.oneshot import run as run_one_call
 
             answer = run_one_call(mode, text, **common)
         else:
-            from .pipeline import run
+            from .writing.pipeline import run
 
             answer = run(mode, text, on_event=on_event, stance_method=stance_method, **common)
         answer = _with_backend_notices(answer, self.generator)
@@ -320,13 +320,13 @@ class Assistant:
         """
         from .streaming import stream
 
-        return stream(self, mode, text, **kw)
+        return stream(self.run, mode, text, **kw)
 
     def use_model(self, ref: str) -> str:
         """Switch to another model (role, name or .gguf path); it loads on the next request."""
         from dataclasses import replace
 
-        from . import models
+        from .llm import models
 
         s = self.settings
         if s.llm_url:
@@ -339,7 +339,7 @@ class Assistant:
 
     def installed_models(self) -> list[str]:
         """Names of bundled models whose packages are installed (for pickers)."""
-        from . import models
+        from .llm import models
 
         s = self.settings
         if s.llm_url:  # the server decides; nothing to pick here
@@ -411,7 +411,7 @@ class Assistant:
 
     def export(self, answer: Answer, path: str | Path) -> Path:
         """Write ``answer`` as .md, .json, .docx or .pdf (chosen by the suffix)."""
-        from .export import export
+        from .output.export import export
 
         return export(answer, path, documents=self.lookup)
 

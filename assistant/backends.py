@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import cast
 
 from .config import Settings
-from .llm import Generator
-from .store import Store
+from .index.store import Store
+from .llm.local import Generator
 
 
 def open_store(settings: Settings, *, embedder: str, create: bool = False,
                index_dir: Path | None = None) -> Store:
     """The index: vectors in embedded Chroma, or on the Chroma server from settings."""
-    from .remote_store import ChromaServer
+    from .index.remote_store import ChromaServer
 
     server = ChromaServer(settings.chroma_url, settings.chroma_token) if settings.chroma_url else None
     return Store.open(index_dir or settings.index_dir, embedder=embedder, create=create, server=server)
@@ -34,14 +34,14 @@ def open_store(settings: Settings, *, embedder: str, create: bool = False,
 def build_generator(settings: Settings) -> Generator:
     """The model: an OpenAI-compatible server from settings, else the local GGUF (loaded once per process)."""
     if settings.llm_url:
-        from .llm_remote import RemoteGenerator
+        from .llm.remote import RemoteGenerator
 
         # name / n_ctx are read-only properties there (resolved from the server): a Generator for readers.
         return cast(Generator, RemoteGenerator(settings.llm_url, model=settings.llm_model,
                                                api_key=settings.llm_api_key, n_ctx=settings.n_ctx,
                                                timeout=settings.llm_timeout))
-    from . import models
-    from .llm import load_generator
+    from .llm import models
+    from .llm.local import load_generator
 
     name, path = models.resolve(settings.model, models.load_registry(settings.models_file), settings.models_dir)
     return load_generator(path, name=name, n_ctx=settings.n_ctx, threads=settings.threads or None)

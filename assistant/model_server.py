@@ -14,7 +14,7 @@ import sys
 def main() -> int:
     from llama_cpp.server.__main__ import main as serve
 
-    from .llm import model_params
+    from .llm.local import model_params
 
     with model_params():  # the models are loaded inside serve(), before uvicorn starts
         serve()

@@ -11,20 +11,20 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .errors import Cancelled
 from .events import Event, Finished
 
-if TYPE_CHECKING:
-    from .api import Assistant
-
 _DONE = object()
 
 
-def stream(a: Assistant, mode: str, text: str, **kw: Any) -> Iterator[Event]:
-    """Yield the events of one request; re-raise its error, if any, after the last event."""
+def stream(run: Callable[..., Any], mode: str, text: str, **kw: Any) -> Iterator[Event]:
+    """Yield the events of one request; re-raise its error, if any, after the last event.
+
+    ``run`` is ``Assistant.run`` (passed in, so this module sits below the api it serves).
+    """
     # Bounded: the worker runs at most one event ahead of the consumer, so a Stop takes effect
     # at the worker's next event rather than after everything it has already queued.
     events: queue.Queue[Any] = queue.Queue(maxsize=1)
@@ -38,7 +38,7 @@ def stream(a: Assistant, mode: str, text: str, **kw: Any) -> Iterator[Event]:
 
     def work() -> None:
         try:
-            a.run(mode, text, on_event=on_event, **kw)
+            run(mode, text, on_event=on_event, **kw)
         except BaseException as exc:  # handed to the consumer, who decides what the user sees
             failure.append(exc)
         finally:

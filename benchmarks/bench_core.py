@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import Assistant, Settings
-from assistant.embed import Embedder
+from assistant.index.embed import Embedder
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

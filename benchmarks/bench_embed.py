@@ -34,9 +34,9 @@ from typing import Any
 from bench_core import DEFAULT_ARGUANA
 
 from assistant import Settings
-from assistant.arguana import build_corpus, load_points
-from assistant.chunking import chunk_document
-from assistant.embed import OnnxEmbedder, SentenceTransformerEmbedder
+from assistant.evaluation.arguana import build_corpus, load_points
+from assistant.index.chunking import chunk_document
+from assistant.index.embed import OnnxEmbedder, SentenceTransformerEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -60,7 +60,7 @@ def sample_chunks(path: Path, n: int) -> list[str]:
 def lengths(texts: Sequence[str], max_len: int) -> dict[str, Any]:
     from tokenizers import Tokenizer
 
-    from assistant.embed import packaged_model_dir
+    from assistant.index.embed import packaged_model_dir
 
     tok = Tokenizer.from_file(str(packaged_model_dir("all-MiniLM-L6-v2") / "tokenizer.json"))
     n = sorted(len(e.ids) for e in tok.encode_batch(list(texts)))

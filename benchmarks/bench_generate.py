@@ -38,11 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant import Assistant, Settings
-from assistant.cite import number_sentences, sources_block
 from assistant.events import Draft, SourcesFound, StepStarted
-from assistant.gather import gather
-from assistant.oneshot import MAX_TOKENS, messages_for
-from assistant.schemas import schema_for
+from assistant.writing.cite import number_sentences, sources_block
+from assistant.writing.gather import gather
+from assistant.writing.oneshot import MAX_TOKENS, messages_for
+from assistant.writing.schemas import schema_for
 
 REQUESTS = {
     "ask": "What reasons does the essay give for the UK's productivity gap?",

@@ -34,11 +34,12 @@ from typing import Any
 
 from bench_core import DEFAULT_ARGUANA, pick_queries, read_arguana
 
-from assistant import Assistant, Settings, evaluate
-from assistant.arguana import build_corpus, load_points
-from assistant.chunking import chunk_document, chunker_signature
-from assistant.lexical import BM25, LexicalIndex, tokenize
-from assistant.store import Store
+from assistant import Assistant, Settings
+from assistant.evaluation import evaluate
+from assistant.evaluation.arguana import build_corpus, load_points
+from assistant.index.chunking import chunk_document, chunker_signature
+from assistant.index.lexical import BM25, LexicalIndex, tokenize
+from assistant.index.store import Store
 from assistant.types import Chunk
 
 REPO = Path(__file__).resolve().parent.parent

@@ -54,12 +54,12 @@ from typing import Any
 from bench_core import DEFAULT_ARGUANA, latency, machine_facts, pick_queries, read_arguana, write_arguana
 
 from assistant import Assistant, Settings
-from assistant.chunking import chunk_document, chunker_signature
-from assistant.corpus import find_files, read_document
-from assistant.embed import Embedder, SentenceTransformerEmbedder
-from assistant.ingest import ingest_documents
-from assistant.lexical import BM25
-from assistant.store import Store
+from assistant.index.chunking import chunk_document, chunker_signature
+from assistant.index.corpus import find_files, read_document
+from assistant.index.embed import Embedder, SentenceTransformerEmbedder
+from assistant.index.ingest import ingest_documents
+from assistant.index.lexical import BM25
+from assistant.index.store import Store
 from assistant.types import Document
 
 REPO = Path(__file__).resolve().parent.parent

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from assistant import Assistant, Settings
-from assistant.arguana import build_corpus, load_points
-from assistant.chunking import chunk_document, chunker_signature
+from assistant.evaluation.arguana import build_corpus, load_points
+from assistant.index.chunking import chunk_document, chunker_signature
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "arguana-dev.jsonl"
 

@@ -51,7 +51,7 @@ def rss():
             if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile")}
 what = sys.argv[1]
 if what == "embedder":
-    from assistant.embed import SentenceTransformerEmbedder
+    from assistant.index.embed import SentenceTransformerEmbedder
     import torch
     torch_only = rss()
     SentenceTransformerEmbedder().embed_query("warm up")

@@ -39,10 +39,10 @@ from bench_core import DEFAULT_ARGUANA, machine_facts
 from bench_scale import copies
 
 from assistant import Settings
-from assistant.arguana import build_corpus, load_points
-from assistant.chunking import chunker_signature
-from assistant.ingest import Unit, _units
-from assistant.store import Store
+from assistant.evaluation.arguana import build_corpus, load_points
+from assistant.index.chunking import chunker_signature
+from assistant.index.ingest import Unit, _units
+from assistant.index.store import Store
 from assistant.types import Chunk, Document
 
 REPO = Path(__file__).resolve().parent.parent

@@ -76,8 +76,8 @@ def questions() -> list[str]:
 
 def gguf_for(model: str) -> str:
     sys.path.insert(0, str(REPO))
-    from assistant import models
     from assistant.config import Settings
+    from assistant.llm import models
 
     s = Settings.load(model=model)
     return str(models.resolve(model, models.load_registry(s.models_file), s.models_dir)[1])

@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.cite import number_sentences  # noqa: E402
-from assistant.injection import flagged  # noqa: E402
 from assistant.types import Chunk, Passage  # noqa: E402
+from assistant.writing.cite import number_sentences  # noqa: E402
+from assistant.writing.injection import flagged  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,9 +14,9 @@ import sys
 import time
 from typing import Any
 
-import assistant.sampler as sampler
+import assistant.llm.sampler as sampler
 from assistant import Assistant, Settings
-from assistant.evaluate import evaluate_generation, generation_table, load_gold
+from assistant.evaluation.evaluate import evaluate_generation, generation_table, load_gold
 
 OLD = r'char ::= [^"\\] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
 

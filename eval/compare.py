@@ -6,7 +6,7 @@ The old revision is exported (``git archive``) into a temporary folder; each sid
 index of the seeds and runs every gold item (``eval/gold_seeds.jsonl``; claims in both rebut and
 steelman) through its own CLI (``assistant --json MODE TEXT``), the two sides alternating item by item so
 that machine load falls on both alike. Both answers are scored by the *current* scorer
-(``assistant.evaluate``), so a metric added since the old revision is measured on both. Partial results
+(``assistant.evaluation.evaluate``), so a metric added since the old revision is measured on both. Partial results
 are written after every item. Not handled: revisions whose CLI or ``--json`` shape differ from today's
 (before 2026-11).
 """
@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant  # noqa: E402
-from assistant.evalreport import Report  # noqa: E402
-from assistant.evaluate import MODES_OF, GenerationScores, generation_table, load_gold, score  # noqa: E402
-from assistant.history import answer_from_dict  # noqa: E402
+from assistant.evaluation.evaluate import MODES_OF, GenerationScores, generation_table, load_gold, score  # noqa: E402
+from assistant.evaluation.report import Report  # noqa: E402
+from assistant.output.history import answer_from_dict  # noqa: E402
 
 
 def export(rev: str, into: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Choose and measure the tag-faithfulness check (assistant/faithful.py) on IBM ArgKP; train chooses, dev reports.
+"""Choose and measure the tag-faithfulness check (writing/faithful.py) on IBM ArgKP; train chooses, dev reports.
 
     .venv/bin/python eval/faithful_threshold.py ../shared/benchmarks/argkp --args 150 \
         --out eval/results/faithful_check.json
@@ -29,9 +29,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant import Settings, argkp, faithful, prompts  # noqa: E402
+from assistant import Settings  # noqa: E402
 from assistant.backends import build_generator  # noqa: E402
-from assistant.embed import load_embedder  # noqa: E402
+from assistant.evaluation import argkp  # noqa: E402
+from assistant.index.embed import load_embedder  # noqa: E402
+from assistant.writing import faithful, prompts  # noqa: E402
 
 KEEP = 0.90  # share of faithful cards a threshold must keep, on train
 

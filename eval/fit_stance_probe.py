@@ -1,4 +1,4 @@
-"""Fit the stance probe (assistant/stance_probe.py) on IBM ArgKP's 24 train topics; never on dev.
+"""Fit the stance probe (assistant/writing/stance_probe.py) on IBM ArgKP's 24 train topics; never on dev.
 
     python eval/fit_stance_probe.py ../shared/benchmarks/argkp --cache /tmp/stance-train \
         --out assistant/data/stance_probe.npz
@@ -29,7 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant import argkp, counter, prompts, stance, stance_probe  # noqa: E402
+from assistant.evaluation import argkp  # noqa: E402
+from assistant.writing import counter, prompts, stance, stance_probe  # noqa: E402
 
 PER_SIDE, OFF_TOPIC, SEED = 20, 10, 3
 STRIDE = 37  # every 37th token id: ~4,100 rows of the output matrix, a fixed linear view of the hidden state

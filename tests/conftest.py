@@ -23,7 +23,7 @@ def _isolated_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def real_embedder():
     """The packaged all-MiniLM-L6-v2, loaded once per test session."""
-    from assistant.embed import SentenceTransformerEmbedder
+    from assistant.index.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Settings, auth
+from assistant import Settings
+from assistant.app import auth
 from assistant.errors import ConfigError
 from tests.conftest import REPO, write
 

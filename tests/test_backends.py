@@ -20,9 +20,9 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.backends import build_generator, concurrency, describe, open_store
 from assistant.errors import ConfigError, ModelError, StoreError
-from assistant.llm import LlamaGenerator
-from assistant.llm_remote import ESTIMATE_NOTICE, UNCONSTRAINED_NOTICE, RemoteGenerator
-from assistant.store import Store
+from assistant.index.store import Store
+from assistant.llm.local import LlamaGenerator
+from assistant.llm.remote import ESTIMATE_NOTICE, UNCONSTRAINED_NOTICE, RemoteGenerator
 from tests.conftest import SEEDS
 from tests.fakes import FakeEmbedder
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.store import Store
+from assistant.index.store import Store
 from tests.conftest import REPO, SEEDS, write
 from tests.docs_factory import make_pdf
 
@@ -159,8 +159,8 @@ def test_embedder_flag_works_like_the_environment_variable(index: Path) -> None:
 
 def test_one_size_limit_in_one_unit(tmp_path: Path) -> None:
     from assistant import Settings
-    from assistant.corpus import read_document
     from assistant.errors import InputError
+    from assistant.index.corpus import read_document
 
     settings = Settings.load(max_file_mb=0.001)
     assert settings.max_file_bytes == 1000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.chunking import chunk_document
-from assistant.corpus import read_document
+from assistant.index.chunking import chunk_document
+from assistant.index.corpus import read_document
 from assistant.types import Document
 from tests.conftest import SEEDS
 

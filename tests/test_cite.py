@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assistant import Assistant
-from assistant.cite import number_sentences, verify
 from assistant.types import Chunk, Passage
+from assistant.writing.cite import number_sentences, verify
 from tests.fakes import FakeGenerator
 
 DOC = "Remote work raised output. Offices cost money!\nManagers disagree.\nA second passage sentence here."

@@ -29,7 +29,7 @@ def snapshot(index: Path) -> dict[str, bytes]:
 
 
 def test_help_imports_no_heavy_library() -> None:
-    code = ("import sys; from assistant.cli import _parser; _parser().format_help(); "
+    code = ("import sys; from assistant.app.cli import _parser; _parser().format_help(); "
             "heavy = {'torch', 'sentence_transformers', 'chromadb', 'llama_cpp', 'gradio', "
             "'langchain_text_splitters'}; "
             "print(sorted(heavy & set(sys.modules)))")

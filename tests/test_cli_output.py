@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.terminal import CleanStream, clean, dumps
+from assistant.app.terminal import CleanStream, clean, dumps
 from tests.conftest import REPO
 from tests.fakes import FakeGenerator
 from tests.ui_support import CitingGenerator
@@ -129,7 +129,7 @@ def test_help_still_works(tmp_path: Path) -> None:
 def run_cli(*args: str) -> tuple[int, str, str]:
     import contextlib
 
-    from assistant.cli import main
+    from assistant.app.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

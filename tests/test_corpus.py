@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import find_files, normalise, read_document, split_front_matter
 from assistant.errors import InputError
+from assistant.index.corpus import find_files, normalise, read_document, split_front_matter
 from tests.conftest import SEEDS, write
 from tests.docs_factory import HTML_PAGE, make_pdf
 

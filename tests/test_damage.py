@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.dbfile import IndexDamaged, ReadOnlyIndex
-from assistant.store import Store
-from assistant.vector_store import forget_client
+from assistant.index.dbfile import IndexDamaged, ReadOnlyIndex
+from assistant.index.store import Store
+from assistant.index.vector_store import forget_client
 from tests.conftest import REPO, write
 from tests.fakes import FakeEmbedder
 
@@ -273,7 +273,7 @@ def test_read_only_index_serves_reads_and_refuses_writes_in_one_line(copy: Path,
 def test_read_only_index_is_never_written(copy: Path, monkeypatch: pytest.MonkeyPatch, real_embedder) -> None:
     """As root, mode bits stop nothing: no write may even be attempted, or a file would change."""
     essay = write(copy.parent / "four-day.md", ESSAY)
-    monkeypatch.setattr("assistant.dbfile.os.access", lambda path, mode: mode != os.W_OK)
+    monkeypatch.setattr("assistant.index.dbfile.os.access", lambda path, mode: mode != os.W_OK)
     before = files(copy)
     a = Assistant(Settings.load(index_dir=copy), embedder=real_embedder)
     assert len(a.documents()) == 4 and a.search("Does remote work hurt productivity?", 3)
@@ -294,7 +294,7 @@ def test_read_only_index_that_needs_repair_says_so_without_advising_deletion(
     store.delete_vectors([f"{doc.doc_id}:{i:04d}" for i in range(doc.chunks)])  # as a crash mid-write could leave
     store.bump()
     store.close()
-    monkeypatch.setattr("assistant.dbfile.os.access", lambda path, mode: mode != os.W_OK)
+    monkeypatch.setattr("assistant.index.dbfile.os.access", lambda path, mode: mode != os.W_OK)
     a = Assistant(Settings.load(index_dir=copy), embedder=real_embedder)
     with pytest.raises(ReadOnlyIndex, match=r"read-only \(permission denied\); it needs a repair .* missing") as err:
         a.documents()

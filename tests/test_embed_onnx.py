@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, Settings, onnx_export
-from assistant.embed import OnnxEmbedder, SentenceTransformerEmbedder, choose_backend
+from assistant import Assistant, Settings
 from assistant.errors import ConfigError, StoreError
-from assistant.onnx_export import STAMP, export_dir, is_exported, write_stamp
-from assistant.store import Store
+from assistant.index import onnx_export
+from assistant.index.embed import PACKAGED, OnnxEmbedder, SentenceTransformerEmbedder, choose_backend
+from assistant.index.onnx_export import STAMP, export_dir, is_exported, write_stamp
+from assistant.index.store import Store
 from tests.conftest import REPO, SEEDS
 
 pytestmark = pytest.mark.integration
@@ -92,7 +93,7 @@ def test_backend_choice_rules() -> None:
 
 
 def test_search_with_onnx_never_imports_torch(seeded_index: Path) -> None:
-    code = ("import sys; from assistant.cli import main; rc = main(['--index', sys.argv[1], 'search', "
+    code = ("import sys; from assistant.app.cli import main; rc = main(['--index', sys.argv[1], 'search', "
             "'remote', 'work', '--k', '2']); print('torch' in sys.modules, 'sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(seeded_index)], capture_output=True, text=True,
                          cwd=REPO, check=True, timeout=300)
@@ -113,18 +114,19 @@ def test_the_export_stamp_names_the_model_content_not_its_path(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A second checkout (or a moved venv) with the same model files reuses the export."""
     name, cache = "all-MiniLM-L6-v2", tmp_path / "cache"
+    dist = PACKAGED[name][0]
     first = _model_folder(tmp_path / "checkout-a" / ".venv" / "model")
     folder = export_dir(cache, name)
     folder.mkdir(parents=True)
-    write_stamp(name, first, folder)  # what export() writes last
+    write_stamp(dist, first, folder)  # what export() writes last
     second = tmp_path / "checkout-b" / ".venv" / "model"
     shutil.copytree(first, second)
     assert str(first) not in (folder / STAMP).read_text(encoding="utf-8")
-    assert is_exported(name, first, cache) and is_exported(name, second, cache)
+    assert is_exported(name, first, cache, dist=dist) and is_exported(name, second, cache, dist=dist)
     (second / "README.md").write_text("not read by the export", encoding="utf-8")
     monkeypatch.setattr(onnx_export, "_sha256", lambda path: pytest.fail(f"hashed {path} again"))
-    assert is_exported(name, second, cache)  # warm: digests cached by (path, size, mtime_ns)
+    assert is_exported(name, second, cache, dist=dist)  # warm: digests cached by (path, size, mtime_ns)
     monkeypatch.undo()
     (second / "model.safetensors").write_bytes(os.urandom(4096))  # same size, other weights
-    assert not is_exported(name, second, cache)
-    assert is_exported(name, first, cache)
+    assert not is_exported(name, second, cache, dist=dist)
+    assert is_exported(name, first, cache, dist=dist)

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, stance_eval
-from assistant.arguana import build_corpus, doc_ranking, evaluate_briefs, evaluate_counters, load_points
+from assistant import Assistant
 from assistant.errors import InputError
-from assistant.evalreport import Report
-from assistant.evaluate import GoldItem, _spread, evaluate_generation, evaluate_retrieval, load_gold
-from assistant.ingest import ingest_documents
+from assistant.evaluation import stance_eval
+from assistant.evaluation.arguana import build_corpus, doc_ranking, evaluate_briefs, evaluate_counters, load_points
+from assistant.evaluation.evaluate import GoldItem, _spread, evaluate_generation, evaluate_retrieval, load_gold
+from assistant.evaluation.report import Report
+from assistant.index.ingest import ingest_documents
 from assistant.types import Chunk, Passage
 from tests.conftest import REPO, write
 from tests.fakes import FakeStanceGenerator
@@ -140,7 +141,7 @@ def test_stance_step_score_on_debates_with_an_honest_fake() -> None:
 
 
 def load_points_from(row: dict) -> list:  # type: ignore[type-arg]
-    from assistant.arguana import DebatePoint
+    from assistant.evaluation.arguana import DebatePoint
 
     return [DebatePoint(*(str(row[k]) for k in ("debate", "thesis", "side", "point_id", "point", "counter")))]
 

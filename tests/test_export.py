@@ -10,9 +10,9 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.errors import InputError
-from assistant.export import export
-from assistant.render_docx import CITE, UNDERLINE
-from assistant.store import Store
+from assistant.index.store import Store
+from assistant.output.docx import CITE, UNDERLINE
+from assistant.output.export import export
 from assistant.types import Answer, Chunk, Document, Passage, Point, Quote
 from tests.conftest import write
 from tests.fakes import FakeEmbedder

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.cards import SOURCE_CHANGED
 from assistant.errors import InputError
-from assistant.history import answer_from_dict, parse_id
-from assistant.render import answer_dict
+from assistant.output.cards import SOURCE_CHANGED
+from assistant.output.history import answer_from_dict, parse_id
+from assistant.output.render import answer_dict
 from assistant.types import Answer, Chunk, Clash, Gates, KeyTerm, Passage, Point, Quote, Timings
 from tests.library_support import citing_assistant, run_cli
 
@@ -65,7 +65,7 @@ def test_removed_source_marks_quotes_but_keeps_them(seeded_index: Path, tmp_path
     assert all(q.reason == "" for q in others)
     assert any("Source changed" in n and "removed" in n for n in saved.answer.notices)
     assert a.saved_lookup(saved)(cited.doc_id) is not None  # the snapshot still gives the cite
-    from assistant.export import export
+    from assistant.output.export import export
 
     out = export(saved.answer, tmp_path / "old.docx", documents=a.saved_lookup(saved))
     text = "\n".join(p.text for p in docx.Document(str(out)).paragraphs)

@@ -25,12 +25,12 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.chunking import chunk_document
 from assistant.config import Settings
-from assistant.corpus import read_document
 from assistant.errors import InputError
-from assistant.integrity import write_lock
-from assistant.store import Store
+from assistant.index.chunking import chunk_document
+from assistant.index.corpus import read_document
+from assistant.index.store import Store
+from assistant.index.writelock import write_lock
 from tests.conftest import REPO, write
 from tests.fakes import FakeEmbedder
 
@@ -55,7 +55,7 @@ def _reasons(skipped: list) -> dict[str, str]:
 
 
 def test_a_walk_lists_loops_dangling_links_and_special_files(tmp_path: Path) -> None:
-    from assistant.corpus import scan
+    from assistant.index.corpus import scan
 
     d = _tree(tmp_path)
     write(tmp_path / "shared" / "c.md", "Shared notes on grid storage and pumped hydro.\n")

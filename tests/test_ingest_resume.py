@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.ingest import ingest
+from assistant.index.ingest import ingest
 from tests.conftest import REPO, write
 from tests.fakes import FakeEmbedder
 
@@ -29,8 +29,8 @@ CHILD = """
 import sys, time
 from pathlib import Path
 from assistant import Settings
-from assistant.ingest import ingest
-from assistant.store import Store
+from assistant.index.ingest import ingest
+from assistant.index.store import Store
 from tests.fakes import FakeEmbedder
 
 class Slow(FakeEmbedder):

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from assistant import Assistant, models
-from assistant.cite import number_sentences
+from assistant import Assistant
 from assistant.config import Settings
-from assistant.injection import flagged, fold, is_instruction, screen
+from assistant.llm import models
 from assistant.types import Chunk, Passage, Sentence
+from assistant.writing.cite import number_sentences
+from assistant.writing.injection import flagged, fold, is_instruction, screen
 from tests.conftest import SEEDS, write
 from tests.docs_factory import make_pdf
 
@@ -188,7 +189,7 @@ class Recording:
 
 @pytest.fixture(scope="module")
 def tiny() -> Any:
-    from assistant.llm import LlamaGenerator
+    from assistant.llm.local import LlamaGenerator
 
     s = Settings.load()
     entry = models.find_entry(models.load_registry(s.models_file), "test")

@@ -18,8 +18,9 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.errors import StoreError
-from assistant.integrity import CRASH_ENV, audit, ensure, write_lock
-from assistant.store import Store
+from assistant.index.integrity import audit, ensure
+from assistant.index.store import Store
+from assistant.index.writelock import CRASH_ENV, write_lock
 from tests.conftest import REPO, SEEDS, write
 
 pytestmark = pytest.mark.integration

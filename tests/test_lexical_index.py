@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.lexical import match_expression
-from assistant.store import Store
+from assistant.index.lexical import match_expression
+from assistant.index.store import Store
 from tests.conftest import REPO, SEEDS, write
 from tests.fakes import FakeEmbedder
 
@@ -55,7 +55,7 @@ def test_a_new_process_finds_the_same_hits(fake_assistant: Assistant) -> None:
     query = "remote work productivity offshoring"
     here = _hits(fake_assistant, query)
     fake_assistant.close()
-    code = ("import json, sys; from assistant.store import Store; "
+    code = ("import json, sys; from assistant.index.store import Store; "
             "s = Store.open(sys.argv[1], embedder=sys.argv[2]); "
             "print(json.dumps([c.chunk_id for c, _ in s.lexical.search(sys.argv[3], 5)]))")
     out = subprocess.run([sys.executable, "-c", code, str(fake_assistant.settings.index_dir),

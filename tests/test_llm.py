@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import Assistant, models
+from assistant import Assistant
 from assistant.config import Settings
-from assistant.llm import LlamaGenerator, parse_json
-from assistant.schemas import schema_for
+from assistant.llm import models
+from assistant.llm.local import LlamaGenerator, parse_json
+from assistant.writing.schemas import schema_for
 
 pytestmark = pytest.mark.integration
 

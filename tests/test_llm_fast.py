@@ -13,11 +13,11 @@ import json
 import jsonschema
 import pytest
 
-from assistant import models
 from assistant.config import Settings
-from assistant.llm import LlamaGenerator
-from assistant.sampler import Sampler, schema_grammar
-from assistant.schemas import schema_for
+from assistant.llm import models
+from assistant.llm.local import LlamaGenerator
+from assistant.llm.sampler import Sampler, schema_grammar
+from assistant.writing.schemas import schema_for
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import models
 from assistant.config import Settings
-from assistant.llm import PARALLEL_TAILS, LlamaGenerator
+from assistant.llm import models
+from assistant.llm.local import PARALLEL_TAILS, LlamaGenerator
 
 pytestmark = pytest.mark.integration
 

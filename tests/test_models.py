@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import models
 from assistant.config import Settings
 from assistant.errors import ModelError
+from assistant.llm import models
 
 REGISTRY = Settings.load().models_file
 

@@ -51,7 +51,7 @@ def test_guard_really_blocks(no_network: list[str]) -> None:
 def test_ingest_and_search_make_no_connection(no_network: list[str], tmp_path: Path) -> None:
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     # A fresh embedder instance: the model is loaded inside the guard, not before it.
-    from assistant.embed import SentenceTransformerEmbedder
+    from assistant.index.embed import SentenceTransformerEmbedder
 
     a = Assistant(Settings.load(index_dir=tmp_path / "ix"), embedder=SentenceTransformerEmbedder())
     report = a.ingest([SEEDS], show_progress=False)

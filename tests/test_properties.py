@@ -3,7 +3,7 @@
 Hypothesis writes files of random content (raw bytes; text in UTF-8, UTF-16 with a BOM, Windows-1252,
 Latin-1; NUL and control characters; HTML and PDF-looking headers) under random names, and builds
 random argument lists for the commands that need no model. Each example runs the real CLI entry point
-(``assistant.cli.main``, in process: a subprocess per example would take minutes) on a copy of the
+(``assistant.app.cli.main``, in process: a subprocess per example would take minutes) on a copy of the
 seeded index with the real embedder and Chroma, and asserts:
 
 - the exit code is 0 or 2 (argparse's own exits included), never a Python exception;
@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.cli import main
-from assistant.store import Store
+from assistant.app.cli import main
+from assistant.index.store import Store
 
 pytestmark = pytest.mark.integration
 

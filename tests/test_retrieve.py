@@ -6,8 +6,8 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import InputError
-from assistant.lexical import BM25, tokenize
-from assistant.retrieve import fuse
+from assistant.index.lexical import BM25, tokenize
+from assistant.index.retrieve import fuse
 from assistant.types import Chunk
 
 

@@ -22,9 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant import Assistant, Settings, models
+from assistant import Assistant, Settings
 from assistant.errors import ModelError
-from assistant.llm_remote import ESTIMATE_NOTICE, UNCONSTRAINED_NOTICE
+from assistant.llm import models
+from assistant.llm.remote import ESTIMATE_NOTICE, UNCONSTRAINED_NOTICE
 from tests.conftest import REPO, SEEDS
 from tests.ui_support import free_port, running_app
 

@@ -34,7 +34,7 @@ def test_staged_brief_meets_the_gates(default_assistant: Assistant) -> None:
     """Issue 8's "done when": both sides, different passages, no reuse, no restated motion, no ids in prose."""
     import re
 
-    from assistant.gates import measure
+    from assistant.writing.gates import measure
 
     motion = "Remote work makes companies more productive in the age of AI"
     ans = default_assistant.brief(motion)
@@ -56,7 +56,7 @@ def test_ask_answers_with_citations(default_assistant: Assistant) -> None:
 
 
 def test_steelman_and_rebut(default_assistant: Assistant) -> None:
-    from assistant.gates import measure
+    from assistant.writing.gates import measure
 
     s = default_assistant.steelman("Companies should bring staff back to the office")
     _all_verified(default_assistant, s, may_refuse=True)

@@ -57,7 +57,7 @@ def _tags(schema: dict, messages: list[dict[str, str]]) -> list[str]:  # type: i
 @pytest.fixture
 def any_tag(monkeypatch: pytest.MonkeyPatch) -> None:
     """For tests of the other gates: scripted tags need not share words with their sentences."""
-    monkeypatch.setattr("assistant.gates.grounded", lambda tag, evidence: True)
+    monkeypatch.setattr("assistant.writing.gates.grounded", lambda tag, evidence: True)
 
 
 FRAME = {"key_terms": [{"term": "productive", "definition": "more output per hour worked"}],
@@ -194,7 +194,7 @@ def test_ask_covered_follows_verified_points_ids_only_is_dropped_and_a_copy_kept
 
 def test_ask_answer_that_copies_its_sentence_is_an_extractive_answer(staged) -> None:  # type: ignore[no-untyped-def]
     """For a factual question the sentence itself is the best answer: kept, not rewritten, never a refusal."""
-    from assistant.render import answer_markdown
+    from assistant.output.render import answer_markdown
 
     a, gen = staged
 

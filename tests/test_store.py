@@ -138,7 +138,7 @@ def test_orphan_vectors_are_ignored_and_swept(fake_assistant: Assistant) -> None
 
 def test_reading_every_chunk_works_in_pages(fake_assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
     """One read of the whole collection fails past ~32k chunks, so it is read in pages; tiny pages here."""
-    from assistant import store as store_module
+    from assistant.index import store as store_module
 
     fake_assistant.ingest([SEEDS], show_progress=False)
     whole = [(c.chunk_id, c.text) for c in fake_assistant.store().chunks()]

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from assistant import Assistant, Settings, argkp, tag_eval
-from assistant.evalreport import Report
+from assistant import Assistant, Settings
+from assistant.evaluation import argkp, tag_eval
+from assistant.evaluation.report import Report
 
 CARS, WEEK = "We should ban cars", "We should adopt a four day week"
 LONG = ("cars pollute the air in our cities with exhaust fumes and smog that make children and old people "

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.render import sources_html
-from assistant.ui import Session, build_app, respond, upload
+from assistant.app.session import Session
+from assistant.app.ui import build_app, respond, upload
+from assistant.output.render import sources_html
 from tests.conftest import write
 from tests.docs_factory import make_pdf
 from tests.ui_support import CitingGenerator, running_app

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.ui import Session, respond
-from assistant.ui_library import delete_saved, doc_choices, export_last, history_rows, open_saved
+from assistant.app.session import Session
+from assistant.app.ui import respond
+from assistant.app.ui_library import delete_saved, doc_choices, export_last, history_rows, open_saved
 from tests.library_support import citing_assistant
 from tests.ui_support import CitingGenerator, running_app
 

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from assistant import Assistant
-from assistant.auth import hash_line
-from assistant.ui import upload
-from assistant.ui_uploads import REFUSED
+from assistant.app.auth import hash_line
+from assistant.app.ui import upload
+from assistant.app.ui_uploads import REFUSED
 from tests.conftest import write
 from tests.ui_support import CitingGenerator, running_app
 

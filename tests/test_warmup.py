@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
-from assistant import Assistant, Settings, models, prompts
+from assistant import Assistant, Settings
+from assistant.app.ui import FONTS, build_app, warm_status
 from assistant.errors import StoreError
-from assistant.llm import Generation, LlamaGenerator
-from assistant.ui import FONTS, build_app, warm_status
+from assistant.llm import models
+from assistant.llm.local import Generation, LlamaGenerator
+from assistant.writing import prompts
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 SYSTEM = [{"role": "system", "content": "You are a careful debate coach. Cite sentence ids."}]

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant import argkp, faithful, finish
+from assistant.evaluation import argkp
+from assistant.writing import faithful, finish
 
 REPO = Path(__file__).resolve().parent.parent
 

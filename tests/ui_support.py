@@ -96,7 +96,7 @@ def free_port() -> int:
 @contextmanager
 def running_app(assistant: Assistant) -> Iterator[str]:
     """Serve ``assistant`` on a free loopback port; yields the URL."""
-    from assistant.ui import serve
+    from assistant.app.ui import serve
 
     port = free_port()
     app = serve(assistant, host="127.0.0.1", port=port, block=False)

@@ -1,0 +1,502 @@
+"""Text generation: a small protocol and the in-process llama.cpp implementation.
+
+One ``Llama`` per model file per process, loaded on first use and reused, so
+llama.cpp keeps its KV cache between requests: a prompt that shares a prefix
+with the previous one (same instructions, same passages) is only evaluated
+from where it differs. Output can be constrained by a JSON schema (llama.cpp
+grammar), so a small model cannot emit malformed structure; the grammar is
+checked against the sampled token only and applied in full when it rejects
+one (``sampler.py``), so constrained decoding runs at nearly full speed.
+Prompts are rendered with the model's own chat template and decoded by a
+small loop of our own (not ``create_chat_completion``), which is what lets
+``warm()`` evaluate a shared prefix ahead of the first request. Not handled:
+GPU offload, several models resident at once.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import ModelError
+
+OnToken = Callable[[str], None]
+# Label tails scored together in one llama_decode, each on its own sequence sharing the prompt's
+# cells (see label_logprobs); the context is made with this many sequences beside the prompt's.
+PARALLEL_TAILS = 16
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    ttft_s: float
+    total_s: float
+    cached_tokens: int = 0  # prompt tokens reused from the KV cache (not evaluated again)
+
+
+class Generator(Protocol):
+    """Anything that turns chat messages into text."""
+
+    name: str
+    n_ctx: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def generate(self, messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None,
+                 max_tokens: int = 512, temperature: float = 0.2,
+                 on_token: OnToken | None = None) -> Generation: ...
+
+
+def physical_cores() -> int:
+    """Physical cores available to us (llama.cpp is slower on hyper-threads)."""
+    try:
+        pairs = set()
+        block: dict[str, str] = {}
+        for line in Path("/proc/cpuinfo").read_text().splitlines() + [""]:
+            if not line.strip():
+                if "core id" in block:
+                    pairs.add((block.get("physical id", "0"), block["core id"]))
+                block = {}
+            elif ":" in line:
+                key, _, value = line.partition(":")
+                block[key.strip()] = value.strip()
+        cores = len(pairs)
+    except OSError:
+        cores = 0
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores or available, available))
+
+
+class LlamaGenerator:
+    """llama-cpp-python in-process, lazily loaded, one generation at a time.
+
+    ``lazy_grammar`` (default): check the schema's grammar against the sampled
+    token only, as llama.cpp's own sampler does (see ``sampler.py``); False
+    applies it to the whole vocabulary at every step (the slower old way).
+    ``batched_labels`` (default): ``label_logprobs`` decodes its tails together
+    on parallel sequences; False evaluates them one after another (the old way).
+    """
+
+    _lock = threading.Lock()  # llama.cpp contexts are not re-entrant
+
+    def __init__(self, model_path: Path, *, name: str | None = None, n_ctx: int = 4096,
+                 threads: int | None = None, seed: int = 0, lazy_grammar: bool = True,
+                 batched_labels: bool = True) -> None:
+        if not Path(model_path).is_file():
+            raise ModelError(f"model file does not exist: {model_path} (run `assistant models verify`)")
+        self.path = Path(model_path)
+        self.name = name or self.path.name
+        self.n_ctx = n_ctx
+        self.threads = threads or physical_cores()
+        self.seed = seed
+        self.lazy_grammar = lazy_grammar
+        self.batched_labels = batched_labels
+        self._llm: Any = None
+        self._label_batch: Any = None
+        self._template: Any = None
+
+    @property
+    def llm(self) -> Any:
+        if self._llm is None:
+            from llama_cpp import Llama
+
+            try:
+                # use_mmap=False: llama.cpp repacks the weights for the CPU kernels into memory of
+                # its own, and with mmap the file's pages stay resident too (the 1.5B model:
+                # 1.86 GB RSS with mmap, 1.27 GB without; the kernels use the same repacked copy).
+                # A unified KV cache with spare sequences lets label tails share the prompt's cells.
+                with _defaults("llama_context_default_params", {"n_seq_max": 1 + PARALLEL_TAILS,
+                                                                 "kv_unified": True}), model_params():
+                    self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
+                                      n_threads_batch=self.threads, n_batch=512, seed=self.seed,
+                                      use_mmap=False, verbose=False)
+            except ValueError as exc:
+                raise ModelError(f"cannot load model {self.path}: {exc}") from None
+        return self._llm
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> list[int]:
+        """The tokens the model reads for ``messages``: its chat template, then the reply cue."""
+        if self._template is None:
+            self._template = _chat_formatter(self.llm)
+        rendered = self._template(messages=messages)
+        return list(self.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special,
+                                      special=True))
+
+    def cached_tokens(self, messages: list[dict[str, str]]) -> int:
+        """How many leading tokens of the prompt for ``messages`` are already in the KV cache."""
+        with self._lock:
+            return _common_prefix(self._cached(), self.prompt_tokens(messages))
+
+    def warm(self, messages: list[dict[str, str]]) -> int:
+        """Evaluate the prompt prefix every conversation starting with ``messages`` shares.
+
+        E.g. ``warm([system])`` reads the system rules once, so the first request
+        only reads its own sources and task. Returns the tokens evaluated now.
+        """
+        a = self.prompt_tokens([*messages, {"role": "user", "content": "A"}])
+        b = self.prompt_tokens([*messages, {"role": "user", "content": "B"}])
+        prefix = a[: _common_prefix(a, b)]
+        with self._lock:
+            return self._prefill(prefix, need_logits=False)
+
+    def generate(self, messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None,
+                 max_tokens: int = 512, temperature: float = 0.2,
+                 on_token: OnToken | None = None) -> Generation:
+        """Stream a chat completion; ``schema`` constrains the output to matching JSON."""
+        from .sampler import Sampler, schema_grammar
+
+        with self._lock:
+            llm = self.llm  # loading the model is not part of the request's timings
+            start = time.perf_counter()
+            grammar = schema_grammar(schema) if schema is not None else None
+            tokens = self.prompt_tokens(messages)
+            if len(tokens) >= self.n_ctx:
+                raise ModelError(f"the prompt ({len(tokens)} tokens) does not fit the model's context "
+                                 f"window ({self.n_ctx} tokens); use fewer passages")
+            with Sampler(llm, temperature=temperature, seed=self.seed, grammar=grammar,
+                         lazy=self.lazy_grammar) as sampler:
+                evaluated = self._prefill(tokens, need_logits=True)
+                text, n, first = self._decode(sampler, min(max_tokens, self.n_ctx - len(tokens)), on_token)
+        end = time.perf_counter()
+        return Generation(text=text, prompt_tokens=len(tokens), completion_tokens=n,
+                          ttft_s=(first or end) - start, total_s=end - start,
+                          cached_tokens=len(tokens) - evaluated)
+
+    def _decode(self, sampler: Any, limit: int, on_token: OnToken | None) -> tuple[str, int, float | None]:
+        """Sample, stream and evaluate up to ``limit`` tokens: (text, tokens, time of first text)."""
+        import llama_cpp
+
+        llm = self.llm
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pieces: list[str] = []
+        first: float | None = None
+        n = 0
+        # On Ctrl-C or a UI stop raised from on_token nothing needs resetting: llm.eval records
+        # a token only after llama.cpp has decoded it, so the KV cache still matches
+        # llm.input_ids[:llm.n_tokens] and the next request reuses that prefix.
+        while n < limit:
+            token = sampler.sample()
+            if llama_cpp.llama_vocab_is_eog(vocab, token):
+                break
+            sampler.accept(token)
+            n += 1
+            piece = utf8.decode(llm.detokenize([token]))
+            if piece:
+                first = first or time.perf_counter()
+                pieces.append(piece)
+                if on_token:
+                    on_token(piece)
+            if n < limit:
+                llm.eval([token])
+        tail = utf8.decode(b"", final=True)
+        if tail:
+            pieces.append(tail)
+            if on_token:
+                on_token(tail)
+        return "".join(pieces), n, first
+
+    def label_logprobs(self, messages: list[dict[str, str]], tails: list[str], labels: list[str],
+                       on_progress: Callable[[int], None] | None = None) -> list[dict[str, float]]:
+        """Next-token log-probabilities of each label after each tail, on one cached prefix.
+
+        The prompt of ``messages`` is evaluated once (reusing whatever prefix the KV cache
+        already holds); every tail is then read as if it followed the prompt directly, and
+        the log-softmax over the first token of each label is read after it. Batched (the
+        default), up to ``PARALLEL_TAILS`` tails go into one ``llama_decode``, each on a
+        sequence of its own that shares the prompt's cells; otherwise the cache is rolled
+        back to the prompt before each tail. Labels must start with distinct tokens.
+        """
+        with self._lock:
+            llm = self.llm
+            first = [self.first_token(label) for label in labels]
+            if len(set(first)) != len(first):
+                raise ValueError(f"labels {labels} share a first token")
+            return self._read_tails(messages, tails, lambda i: _label_row(llm, i, labels, first), on_progress)
+
+    def tail_logits(self, messages: list[dict[str, str]], tails: list[str], ids: Sequence[int],
+                    on_progress: Callable[[int], None] | None = None) -> list[Any]:
+        """The raw next-token logits at token ``ids`` after each tail (numpy rows), on one cached prefix.
+
+        Like ``label_logprobs``, but the whole slice of the output layer a probe reads (stance_probe.py):
+        the final hidden state seen through ``len(ids)`` rows of the output matrix.
+        """
+        import numpy as np
+
+        chosen = np.asarray(ids, dtype=np.int64)
+        with self._lock:
+            llm = self.llm
+            width = llm.n_vocab()
+            return self._read_tails(messages, tails, lambda i: np.ctypeslib.as_array(
+                llm._ctx.get_logits_ith(i), shape=(width,))[chosen].astype(np.float32), on_progress)
+
+    def _read_tails(self, messages: list[dict[str, str]], tails: list[str], read: Callable[[int], Any],
+                    on_progress: Callable[[int], None] | None) -> list[Any]:
+        """``read(batch position)`` after each tail, every tail read as if it followed the prompt directly."""
+        llm = self.llm
+        prompt = self.prompt_tokens(messages)
+        self._prefill(prompt, need_logits=False)
+        pieces = [llm.tokenize(t.encode("utf-8"), add_bos=False, special=False) for t in tails]
+        budget = min(llm.n_batch, self.n_ctx - len(prompt))  # tokens one batch may hold
+        if self.batched_labels and pieces and max(map(len, pieces)) <= budget:
+            return self._labels_batched(len(prompt), budget, pieces, read, on_progress)
+        out = []
+        for tokens in pieces:
+            llm.n_tokens = len(prompt)  # roll the KV cache back to the end of the prompt
+            llm.eval(tokens)
+            out.append(read(-1))
+            if on_progress:
+                on_progress(len(out))  # may raise to stop (a UI Stop, Ctrl-C): the cache stays consistent
+        return out
+
+    def _labels_batched(self, base: int, budget: int, pieces: list[list[int]], read: Callable[[int], Any],
+                        on_progress: Callable[[int], None] | None) -> list[Any]:
+        """``_read_tails`` on parallel sequences: sequence 0 holds the prompt (``base`` tokens).
+
+        Every tail fits ``budget`` tokens (``_read_tails`` checked), the batch's capacity.
+        """
+        import llama_cpp
+        from llama_cpp._internals import LlamaBatch
+
+        llm = self.llm
+        if self._label_batch is None:
+            self._label_batch = LlamaBatch(n_tokens=llm.n_batch, embd=0, n_seq_max=1, verbose=False)
+        batch = self._label_batch.batch
+        mem = llama_cpp.llama_get_memory(llm.ctx)
+        llama_cpp.llama_memory_seq_rm(mem, 0, base, -1)  # cells of a longer earlier prompt, if any
+        out: list[Any] = []
+        for group in _groups([len(p) for p in pieces], budget, PARALLEL_TAILS):
+            batch.n_tokens = 0
+            ends = []
+            for seq, i in enumerate(group, start=1):
+                llama_cpp.llama_memory_seq_cp(mem, 0, seq, -1, -1)
+                for pos, token in enumerate(pieces[i]):
+                    k = batch.n_tokens
+                    batch.token[k], batch.pos[k], batch.n_seq_id[k] = token, base + pos, 1
+                    batch.seq_id[k][0], batch.logits[k] = seq, pos == len(pieces[i]) - 1
+                    batch.n_tokens += 1
+                ends.append(batch.n_tokens - 1)
+            try:
+                if llama_cpp.llama_decode(llm.ctx, batch) != 0:
+                    raise ModelError("the model could not read the stance labels (llama_decode failed)")
+                rows = [read(end) for end in ends]
+            finally:  # the prompt's cells stay in sequence 0: the next request reuses them
+                for seq in range(1, len(group) + 1):
+                    llama_cpp.llama_memory_seq_rm(mem, seq, -1, -1)
+            for row in rows:
+                out.append(row)
+                if on_progress:
+                    on_progress(len(out))  # may raise to stop: the cache holds the prompt only
+        return out
+
+    def first_token(self, label: str) -> int:
+        """The id of the first token of ``label`` (what a label's log-probability is read at)."""
+        return int(self.llm.tokenize(label.encode("utf-8"), add_bos=False, special=False)[0])
+
+    def _cached(self) -> list[int]:
+        llm = self._llm
+        return [] if llm is None else llm.input_ids[: llm.n_tokens].tolist()
+
+    def _prefill(self, tokens: list[int], *, need_logits: bool) -> int:
+        """Evaluate what of ``tokens`` is not in the KV cache yet; returns how many were evaluated.
+
+        With ``need_logits`` at least the last token is evaluated again, so
+        its logits (which the cache does not keep) are there to sample from.
+        """
+        llm = self.llm
+        keep = _common_prefix(self._cached(), tokens)
+        if need_logits:
+            keep = min(keep, len(tokens) - 1)
+        llm.n_tokens = keep  # eval() first drops everything cached after n_tokens
+        rest = tokens[keep:]
+        if rest:
+            llm.eval(rest)
+        return len(rest)
+
+
+def _label_row(llm: Any, index: int, labels: list[str], first: list[int]) -> dict[str, float]:
+    """Log-softmax of the logits at batch position ``index``, read at each label's first token."""
+    import numpy as np
+
+    logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(index), shape=(llm.n_vocab(),))
+    top = float(logits.max())
+    log_z = top + float(np.log(np.exp(logits - top).sum()))
+    return {label: float(logits[t]) - log_z for label, t in zip(labels, first, strict=True)}
+
+
+def _groups(lengths: list[int], budget: int, width: int) -> list[list[int]]:
+    """Consecutive indices packed into groups of at most ``width`` items and ``budget`` tokens.
+
+    An item longer than the budget goes alone.
+
+    >>> _groups([30, 30, 30, 50, 10], 64, 16)
+    [[0, 1], [2], [3, 4]]
+    """
+    groups: list[list[int]] = []
+    used = 0
+    for i, n in enumerate(lengths):
+        if groups and len(groups[-1]) < width and used + n <= budget:
+            groups[-1].append(i)
+            used += n
+        else:
+            groups.append([i])
+            used = n
+    return groups
+
+
+@contextlib.contextmanager
+def model_params() -> Iterator[None]:
+    """The model fields ``Llama()`` has no argument for (see ``safe_model_fields``), set on its defaults.
+
+    Also used by ``assistant.model_server`` around llama-cpp-python's server.
+    """
+    with _defaults("llama_model_default_params", safe_model_fields()):
+        yield
+
+
+def safe_model_fields(cpuinfo: str | None = None, system_info: str | None = None) -> dict[str, Any]:
+    """No extra weight buffers where llama.cpp would use its AMX kernels.
+
+    A llama.cpp built with AMX (natively, on a Xeon Sapphire Rapids or later) puts the weights
+    in its AMX buffer type on a CPU that has AMX, and llama-cpp-python 0.3.36's build then
+    crashes (SIGSEGV) in the first decode of every model we ship (found 2026-12-01; the tiny,
+    fast and default models all crashed, all ran with this off). Everywhere else the extra
+    buffers (the CPU repack kernels) stay on. Measured on that CPU, default model: this build
+    with them off reads 129 prompt tokens/s and writes 11.5/s; a build without AMX
+    (``-mno-amx-*``) with the repack kernels on, 90-95 and 13.4/s: no faster overall, so
+    set-up keeps the native build.
+
+    >>> safe_model_fields("flags : fpu avx2 amx_tile amx_int8", "CPU : AVX2 = 1 | AMX_INT8 = 1 |")
+    {'use_extra_bufts': False}
+    >>> safe_model_fields("flags : fpu avx2 amx_tile amx_int8", "CPU : AVX2 = 1 | REPACK = 1 |")
+    {}
+    >>> safe_model_fields("flags : fpu avx2", "CPU : AVX2 = 1 | AMX_INT8 = 1 |")
+    {}
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return {}
+    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split()}
+    if not flags & {"amx_tile", "amx_int8"}:
+        return {}
+    if system_info is None:
+        import llama_cpp
+
+        system_info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    return {"use_extra_bufts": False} if "AMX_INT8 = 1" in system_info else {}
+
+
+@contextlib.contextmanager
+def _defaults(name: str, fields: dict[str, Any]) -> Iterator[None]:
+    """Set ``fields`` on what ``llama_cpp.llama_cpp.<name>()`` returns, while inside.
+
+    ``Llama()`` has no argument for some context and model fields; it starts from these defaults.
+    """
+    import llama_cpp.llama_cpp as ll
+
+    original = getattr(ll, name)
+
+    def patched() -> Any:
+        params = original()
+        for key, value in fields.items():
+            setattr(params, key, value)
+        return params
+
+    setattr(ll, name, patched)
+    try:
+        yield
+    finally:
+        setattr(ll, name, original)
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    """Length of the longest common prefix: ``[1, 2, 3], [1, 2, 4] -> 2``."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _chat_formatter(llm: Any) -> Any:
+    """The model's own chat template (the GGUF's), as llama-cpp-python builds it; ChatML without one."""
+    from llama_cpp import llama_chat_format
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        return llama_chat_format.format_chatml
+    eos, bos = llm.token_eos(), llm.token_bos()
+    text = llm._model.token_get_text  # noqa: SLF001 - the same call llama-cpp-python makes for this
+    return llama_chat_format.Jinja2ChatFormatter(template=template, eos_token=text(eos) if eos != -1 else "",
+                                                 bos_token=text(bos) if bos != -1 else "",
+                                                 stop_token_ids=[eos])
+
+
+_LOADED: dict[tuple[str, int], LlamaGenerator] = {}
+
+
+def load_generator(model_path: Path, *, name: str, n_ctx: int = 4096, threads: int | None = None) -> LlamaGenerator:
+    """The process-wide generator for a model file (loaded once, reused)."""
+    key = (str(Path(model_path).resolve()), n_ctx)
+    if key not in _LOADED:
+        _LOADED[key] = LlamaGenerator(model_path, name=name, n_ctx=n_ctx, threads=threads)
+    return _LOADED[key]
+
+
+def parse_json(text: str) -> dict[str, Any]:
+    """The model's JSON object; a truncated one is cut back to its last complete value.
+
+    >>> parse_json('{"a": [1, 2], "b": {"c": "long str')
+    {'a': [1, 2]}
+
+    A raw newline inside a string is kept (``strict=False``): our grammar forbids it
+    (``sampler.CHAR_RULE``), but a model server's JSON mode may not.
+
+    >>> parse_json('{"a": "one\\ntwo"}')
+    {'a': 'one\\ntwo'}
+    """
+    for candidate in (text, *_truncations(text)):
+        try:
+            data = json.loads(candidate, strict=False)
+        except json.JSONDecodeError:
+            continue
+        return data if isinstance(data, dict) else {}
+    return {}
+
+
+def _truncations(text: str) -> list[str]:
+    """Prefixes ending after a complete array/object element, closed; longest first."""
+    out, stack, in_str, escaped = [], [], False, False
+    for i, ch in enumerate(text):
+        if in_str:
+            escaped = ch == "\\" and not escaped
+            if ch == '"' and not escaped:
+                in_str = False
+            continue
+        if ch == '"':
+            in_str = True
+        elif ch in "[{":
+            stack.append("]" if ch == "[" else "}")
+        elif ch in "]}" and stack:
+            stack.pop()
+            if stack:
+                out.append(text[: i + 1] + "".join(reversed(stack)))
+        elif ch == "," and stack:
+            out.append(text[:i] + "".join(reversed(stack)))
+    return out[::-1]

@@ -1,0 +1,174 @@
+"""One request end to end: retrieve, prepare the sources block, run the mode's steps, assemble.
+
+The sources block is built once per request: passages are split into
+numbered sentences (overlapping chunk text counted once), the sentences most
+relevant to the request are kept (``modes.MAX_SENTENCES``), and passages are
+dropped lowest-ranked first if the prompt would not fit the context window.
+Every step then shares that prefix. ``on_event`` receives the events of
+``events.py`` as they happen. Not handled: running two requests on one
+model at once (the generator serialises them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+
+from ..events import Event, Finished, Progress, SourcesFound, StepStarted, Token
+from ..index.retrieve import Retriever
+from ..index.store import Store
+from ..llm.local import Generator, OnToken
+from ..types import Answer, Gates, Passage, Point, Sentence, Timings
+from .cite import number_sentences, renumber
+from .counter import MAX_TOKENS as COUNTER_TOKENS
+from .counter import opposite
+from .gates import cosine
+from .gather import QUERIES, Request, clean_request, gather, top_dense
+from .injection import screen
+from .modes import MAX_SENTENCES, MIN_SCORE, MODES
+from .steps import Context, run_steps
+
+TWO_SIDED = ("brief", "steelman", "rebut")  # modes that argue both sides: they get the counter statement
+TASK_RESERVE = 260  # tokens kept free for the longest step task
+OUTPUT_RESERVE = 400  # and for its answer
+
+
+def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: Generator, prompts_dir: Path,
+        k: int, temperature: float = 0.2, passages: Sequence[Passage] | None = None,
+        max_tokens: int | None = None, on_token: OnToken | None = None,
+        on_event: Callable[[Event], None] | None = None, stance_method: str | None = None,
+        doc_ids: Collection[str] | None = None) -> Answer:
+    """One staged request. ``passages`` reuses earlier ones (a follow-up)."""
+    started = time.perf_counter()
+    req = clean_request(mode, text)
+
+    def emit(event: Event) -> None:
+        if on_token is not None and isinstance(event, Token):
+            on_token(event.text)
+        if on_event is not None:
+            on_event(event)
+
+    found = list(passages) if passages is not None else gather(mode, req.text, retriever, k, doc_ids=doc_ids)
+    if not found or (passages is None and top_dense(found) < MIN_SCORE[mode]):
+        retrieval_ms = (time.perf_counter() - started) * 1000
+        emit(SourcesFound(tuple(found)))
+        answer = not_covered(req, generator.name, found, retrieval_ms)
+        emit(Finished(answer))
+        return answer
+    emit(SourcesFound(tuple(found)))  # shown at once, before any model work
+    counter = ""
+    if mode in TWO_SIDED:  # the other side's statement: retrieval, stance and the AGAINST step use it
+        emit(StepStarted("counter", "Finding the other side's case"))
+        written = [0]
+
+        def tick(_: str) -> None:  # each token is a point where Stop is honoured
+            written[0] += 1
+            emit(Progress("counter", written[0], COUNTER_TOKENS))
+
+        counter = opposite(generator, prompts_dir, req.text, on_token=tick) or ""
+        if counter and passages is None:
+            found = gather(mode, req.text, retriever, k, doc_ids=doc_ids, counter=counter)
+            emit(SourcesFound(tuple(found)))  # the passages in turn from both sides replace the first list
+    retrieval_ms = (time.perf_counter() - started) * 1000
+    embed = retriever.embedder.embed
+    kept, screened = screen(number_sentences(found))  # sources are material, never instructions
+    if not kept:  # nothing left that the model may read or cite
+        answer = not_covered(req, generator.name, found, retrieval_ms, extra=tuple(screened))
+        emit(Finished(answer))
+        return answer
+    sentences = select(kept, [q.format(r=req.text) for q in QUERIES[mode]], embed, MAX_SENTENCES[mode],
+                       sides=(req.text, counter) if counter else ())
+    ctx = Context(mode, req.text, found, sentences, generator, prompts_dir, temperature, emit, embed,
+                  lambda doc_id: store.document(doc_id).text, counter=counter,
+                  notices=list(req.notices) + screened)
+    ctx.plans["stance_method"] = stance_method
+    fit(ctx)
+    run_steps(MODES[mode].steps, ctx, max_tokens=max_tokens)
+    answer = assemble(ctx, retrieval_ms, started)
+    emit(Finished(answer))
+    return answer
+
+
+def select(sentences: list[Sentence], queries: list[str], embed: Callable[[list[str]], list[list[float]]],
+           limit: int, *, sides: Sequence[str] = ()) -> list[Sentence]:
+    """The ``limit`` sentences most similar to any of ``queries``, in their original order, renumbered.
+
+    With ``sides`` (the request and the other side's statement) the sentences nearest each
+    side are taken in turn, so neither side's evidence is cut for the other's.
+    """
+    if len(sentences) <= limit:
+        return sentences
+    sv = embed([s.text for s in sentences])
+    if sides:
+        rankings = [sorted(range(len(sentences)), key=lambda i: -sims[i])
+                    for sims in ([cosine(v, q) for v in sv] for q in embed(list(sides)))]
+        chosen: dict[int, None] = {}
+        for row in zip(*rankings, strict=True):
+            for i in row:
+                if len(chosen) < limit:
+                    chosen.setdefault(i)
+        return renumber([sentences[i] for i in sorted(chosen)])
+    qv = embed(queries)
+    score = [max(cosine(v, q) for q in qv) for v in sv]
+    keep = sorted(sorted(range(len(sentences)), key=lambda i: -score[i])[:limit])
+    return renumber([sentences[i] for i in keep])
+
+
+def fit(ctx: Context) -> None:
+    """Drop the lowest-ranked passages until the shared prefix leaves room for a step."""
+    budget = ctx.generator.n_ctx - TASK_RESERVE - OUTPUT_RESERVE
+    total = len(ctx.passages)
+    while len(ctx.passages) > 1:
+        prefix = "\n".join(m["content"] for m in ctx.messages(""))
+        if ctx.generator.count_tokens(prefix) <= budget:
+            break
+        last = len(ctx.passages)
+        ctx.passages = ctx.passages[:-1]
+        ctx.sentences = renumber([s for s in ctx.sentences if s.passage != last])
+    if len(ctx.passages) < total:
+        ctx.notices.append(f"Only {len(ctx.passages)} of {total} passages fit the model's context window.")
+
+
+def assemble(ctx: Context, retrieval_ms: float, started: float) -> Answer:
+    """The verified answer with timings (summed over steps) and gate counts."""
+    gens = [g for _, g in ctx.generations]
+    first = gens[0] if gens else None
+    timings = Timings(retrieval_ms=retrieval_ms,
+                      prompt_tokens=max((g.prompt_tokens for g in gens), default=0),
+                      ttft_ms=(first.ttft_s * 1000) if first else 0.0,
+                      generated_tokens=sum(g.completion_tokens for g in gens),
+                      generation_s=sum(g.total_s - g.ttft_s for g in gens),
+                      total_ms=(time.perf_counter() - started) * 1000)
+    points = tuple(ctx.points)
+    if not any(p.verified_quotes for p in points):
+        ctx.covered = False  # in every mode: an answer with no grounded point is no answer
+    if not ctx.covered and not any(n.startswith("The sources do not") for n in ctx.notices):
+        # A step that found nothing to say (coverage_step) said why; a run whose points were all
+        # dropped (unverified, copies, unreadable output) says it here, so no front end shows silence.
+        what = {"ask": "question", "brief": "motion", "steelman": "position", "rebut": "claim"}[ctx.mode]
+        ctx.notices.append(f"The sources do not cover this {what}: no point could be grounded in them.")
+    notices = ctx.notices
+    gate_counts = Gates(**ctx.gates, evidence_reused=reused(points))
+    return Answer(ctx.mode, ctx.request, ctx.generator.name, tuple(ctx.passages), points,
+                  sentences=tuple(ctx.sentences), stances=tuple((k, v.label) for k, v in ctx.stances.items()),
+                  covered=ctx.covered, notices=tuple(notices), timings=timings, gates=gate_counts, **ctx.prose)
+
+
+def reused(points: Sequence[Point]) -> int:
+    """Evidence sentences cited by more than one point (an ask answer may share; others may not)."""
+    seen: dict[tuple[str, int], int] = {}
+    for p in points:
+        if p.section == "answer":
+            continue
+        for q in (*p.verified_quotes, *(q for q in p.reply_quotes if q.verified)):
+            seen[(q.doc_id, q.start)] = seen.get((q.doc_id, q.start), 0) + 1
+    return sum(n - 1 for n in seen.values() if n > 1)
+
+
+def not_covered(req: Request, model: str, found: list[Passage], retrieval_ms: float,
+                extra: tuple[str, ...] = ()) -> Answer:
+    what = {"ask": "question", "brief": "motion", "steelman": "position", "rebut": "claim"}[req.mode]
+    note = f"The sources do not cover this {what}: no passage is close enough to it."
+    return Answer(req.mode, req.text, model, tuple(found), (), covered=False, notices=(*req.notices, *extra, note),
+                  gaps=(note,), timings=Timings(retrieval_ms=retrieval_ms, total_ms=retrieval_ms))

@@ -1,0 +1,146 @@
+"""Stance read from the model's output layer, one sentence at a time, in both orientations.
+
+Why not the earlier way (``stance.contrast``): scored after the sources and
+standardised within the request, a label said how a sentence leaned *compared
+with the request's other sentences*, so a one-sided library had its weaker
+half filed under the other side (docs/evaluation.md, "Stance on one-sided
+libraries"). Here nothing depends on the other sentences:
+
+1. Two short prompts (``prompts/stance_paired*.txt``): "Motion: M /
+   Opposite: O" and the same with M and O swapped (O is the other side's
+   statement, ``counter.py``). Each sentence is a tail on both,
+   ``Argument: "<sentence>" / Verdict: the argument``, read on parallel
+   sequences sharing the prompt's cells (``LlamaGenerator.tail_logits``).
+2. At the tail's end the model is about to give its verdict; its raw logits
+   at a fixed slice of the vocabulary (the output matrix's rows for ~4,000
+   token ids: a linear view of the final hidden state) are kept for both
+   orientations. ``D`` = their difference (what flips when motion and
+   opposite swap: the stance), ``S`` = their sum (what does not: topic and
+   relevance), each centred on the row's mean logit.
+3. A linear classifier over ``[D, S]`` gives P(supports the motion),
+   P(opposes it), P(neither), fitted once on the 24 *train* topics of IBM's
+   ArgKP (``eval/fit_stance_probe.py``; weights in
+   ``assistant/data/stance_probe.npz``, CDLA-Sharing 1.0 data, figures in
+   docs/evaluation.md). A side is kept only when its probability reaches
+   ``threshold`` (fitted on train to keep wrong labels rare); else neutral.
+
+The weights belong to one model (the default, named in the file). Any other
+model with logits gets the same two orientations read at two labels only,
+" supports" minus " opposes", forward minus swapped, with a fixed margin: no
+fitting, but still independent of the mix. Not handled: sentences whose
+stance depends on their neighbours ("He is wrong."), beyond what the sentence
+says; models without logits (a remote server) use ``stance``'s ``call``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+PROBE_FILE = Path(__file__).resolve().parents[1] / "data" / "stance_probe.npz"  # package data: assistant/data/
+TAIL_WORDS = 60
+ZERO_SHOT_MARGIN = 1.0  # fallback: |forward - swapped| log-odds below this is neutral
+CLASSES = ("support", "oppose", "neutral")
+
+Render = Callable[..., str]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One sentence: P(support), P(oppose), P(neutral)."""
+
+    support: float
+    oppose: float
+    neutral: float
+
+
+def tail(text: str) -> str:
+    """What the model reads after the stance prompt, right before its verdict.
+
+    >>> tail("Uniforms cut costs.")
+    'Argument: "Uniforms cut costs."\\nVerdict: the argument'
+    """
+    words = text.split()
+    clipped = " ".join(words[:TAIL_WORDS]) + (" ..." if len(words) > TAIL_WORDS else "")
+    return f'Argument: "{clipped}"\nVerdict: the argument'
+
+
+def messages(render: Render, motion: str, opposite: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": render("stance_paired_system")},
+            {"role": "user", "content": render("stance_paired", motion=motion, opposite=opposite)}]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The fitted linear read-out: ``weights`` (3 x 2n) over ``[D, S]`` at token ``ids``."""
+
+    model: str
+    ids: Any  # numpy int array
+    weights: Any  # numpy float array, rows in CLASSES order
+    bias: Any
+    threshold: float
+
+    def scores(self, d: Any, s: Any) -> list[Scored]:
+        import numpy as np
+
+        z = np.hstack([d, s]) @ self.weights.T + self.bias
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        return [Scored(float(a), float(b), float(c)) for a, b, c in p]
+
+
+@lru_cache(maxsize=2)
+def load_probe(path: Path = PROBE_FILE) -> Probe | None:
+    """The shipped probe, or None if the file is missing (then every model gets the zero-shot read-out)."""
+    import numpy as np
+
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as f:
+        return Probe(str(f["model"]), f["ids"], f["weights"], f["bias"], float(f["threshold"]))
+
+
+def paired_logits(generator: Any, render: Render, motion: str, opposite: str, texts: Sequence[str], ids: Any,
+                  on_progress: Callable[[int], None] | None = None) -> tuple[Any, Any]:
+    """(D, S): forward minus swapped and forward plus swapped logits at ``ids``, each row centred."""
+    import numpy as np
+
+    tails = [tail(t) for t in texts]
+    n = len(tails)
+    half = (lambda k: on_progress(k)) if on_progress else None
+    rest = (lambda k: on_progress(n + k)) if on_progress else None
+    fwd = np.asarray(generator.tail_logits(messages(render, motion, opposite), tails, ids, on_progress=half))
+    swp = np.asarray(generator.tail_logits(messages(render, opposite, motion), tails, ids, on_progress=rest))
+    if len(ids) > 2:  # the probe's slice: centre each row (the softmax's shift is not stance)
+        fwd = fwd - fwd.mean(axis=1, keepdims=True)
+        swp = swp - swp.mean(axis=1, keepdims=True)
+    return fwd - swp, fwd + swp
+
+
+def score(generator: Any, render: Render, motion: str, opposite: str, texts: Sequence[str], *,
+          on_progress: Callable[[int], None] | None = None) -> tuple[list[Scored], float]:
+    """Probabilities per text, and the probability a side needs to be kept."""
+    probe = load_probe()
+    if probe is not None and probe.model == getattr(generator, "name", ""):
+        d, s = paired_logits(generator, render, motion, opposite, texts, probe.ids, on_progress)
+        return probe.scores(d, s), probe.threshold
+    ids = [generator.first_token(" supports"), generator.first_token(" opposes")]
+    d, _ = paired_logits(generator, render, motion, opposite, texts, ids, on_progress)
+    return [_zero_shot(float(row[0] - row[1])) for row in d], 0.5
+
+
+def _zero_shot(margin: float) -> Scored:
+    """A margin (forward minus swapped log-odds) as probabilities: neutral within ``ZERO_SHOT_MARGIN``.
+
+    >>> _zero_shot(3.0).support > 0.5, _zero_shot(0.2).neutral > 0.5
+    (True, True)
+    """
+    if abs(margin) < ZERO_SHOT_MARGIN:
+        return Scored(0.2, 0.2, 0.6)
+    p = 1 / (1 + math.exp(-margin))
+    return Scored(p, 1 - p, 0.0)
