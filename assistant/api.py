@@ -284,14 +284,13 @@ class Assistant:
 
     def run(self, mode: str, text: str, *, k: int | None = None, passages: Sequence[Passage] | None = None,
             on_token: OnToken | None = None, on_event: Callable[[Event], None] | None = None,
-            temperature: float | None = None, max_tokens: int | None = None, one_call: bool = False,
+            temperature: float | None = None, max_tokens: int | None = None,
             stance_method: str | None = None, docs: Sequence[str] | None = None) -> Answer:
         """One ask / brief / steelman / rebut request, verified. ``passages``: reuse (follow-up).
 
         ``docs`` (ids, file names or titles) restricts retrieval to those documents. The answer is
-        saved in the index's history unless ``settings.save_history`` is off. ``one_call`` runs
-        the old single-JSON path (kept as the evaluation baseline); ``on_event`` receives the
-        events of ``assistant.events`` as they happen.
+        saved in the index's history unless ``settings.save_history`` is off; ``on_event`` receives
+        the events of ``assistant.events`` as they happen.
         """
         self._await_warm_up()
         s = self.settings
@@ -301,14 +300,9 @@ class Assistant:
                                       prompts_dir=s.prompts_dir, k=k or s.k, passages=passages, on_token=on_token,
                                       temperature=s.temperature if temperature is None else temperature,
                                       max_tokens=max_tokens or s.max_tokens or None, doc_ids=doc_ids)
-        if one_call:
-            from .writing.oneshot import run as run_one_call
+        from .writing.pipeline import run
 
-            answer = run_one_call(mode, text, **common)
-        else:
-            from .writing.pipeline import run
-
-            answer = run(mode, text, on_event=on_event, stance_method=stance_method, **common)
+        answer = run(mode, text, on_event=on_event, stance_method=stance_method, **common)
         answer = _with_backend_notices(answer, self.generator)
         return self._save(answer, k=k or s.k, temperature=temperature, max_tokens=max_tokens, doc_ids=doc_ids)
 

@@ -1,6 +1,6 @@
 """Generation benchmarks: constrained vs unconstrained decoding, per-mode latency, warm start.
 
-1. Decoding speed on one prompt (the Brief prompt on the seeds), alternating
+1. Decoding speed on one prompt (a whole brief as one JSON object on the seeds), alternating
    the ways to decode, ``--repeats`` rounds, each ``--tokens`` long, prompt
    already in the KV cache so only decoding is timed (first token excluded):
    ``old``: llama-cpp-python's create_chat_completion with the JSON schema
@@ -9,8 +9,8 @@
    token (sampler.py); ``full``: our decoder, grammar on every token;
    ``free``: our decoder without a schema. Median and min tokens/s per way.
 2. Per mode on the seeds with a cold KV cache: retrieval ms, prompt tokens,
-   time to first token, total, tokens/s, and the old path's tokens/s on the
-   same messages; a follow-up on the same passages (prefix reuse).
+   time to first token, total, tokens/s, with the stance tails batched and one
+   by one; a follow-up on the same passages (prefix reuse).
 3. Warm start: ``Assistant.warm_up()`` step times, and the prompt tokens the
    first request evaluates with and without it.
 
@@ -39,9 +39,9 @@ from typing import Any
 
 from assistant import Assistant, Settings
 from assistant.events import Draft, SourcesFound, StepStarted
+from assistant.writing import prompts
 from assistant.writing.cite import number_sentences, sources_block
 from assistant.writing.gather import gather
-from assistant.writing.oneshot import MAX_TOKENS, messages_for
 from assistant.writing.schemas import schema_for
 
 REQUESTS = {
@@ -88,10 +88,21 @@ def decode_once(a: Assistant, way: str, msgs: list[dict[str, str]], schema: dict
     return {"tokens_per_s": round(rate(stamps), 2), "tokens": len(stamps)}
 
 
+def messages_for(prompts_dir: Path, request: str, block: str) -> list[dict[str, str]]:
+    """The rules, the sources, then a whole brief asked for as one JSON object: a long constrained answer to time.
+
+    (Before issue 21 this was the one-call path's own prompt; the decoding figures are only comparable
+    within one run.)
+    """
+    task = f"TASK: a balanced debate brief on the motion, in the JSON shape required.\nMOTION: {request}"
+    return [{"role": "system", "content": prompts.render(prompts_dir, "system")},
+            {"role": "user", "content": prompts.render(prompts_dir, "sources", sources=block) + "\n\n" + task}]
+
+
 def decoding(a: Assistant, repeats: int, n: int) -> dict:  # type: ignore[type-arg]
     passages = gather("brief", REQUESTS["brief"], a.retriever, a.settings.k)
     sents = number_sentences(passages)
-    msgs = messages_for(a.settings.prompts_dir, "brief", REQUESTS["brief"], sources_block(passages, sents))
+    msgs = messages_for(a.settings.prompts_dir, REQUESTS["brief"], sources_block(passages, sents))
     schema = schema_for("brief", [s.sid for s in sents])
     decode_once(a, "free", msgs, schema, 2)  # read the prompt once: every run below only decodes
     runs: dict[str, list[dict]] = {w: [] for w in WAYS}  # type: ignore[type-arg]
@@ -113,20 +124,9 @@ def decoding(a: Assistant, repeats: int, n: int) -> dict:  # type: ignore[type-a
             "load_before": load_before, "load_after": load()}
 
 
-def old_path_tokens_per_s(a: Assistant, mode: str, answer: Any) -> float:
-    """llama-cpp-python's own grammar sampling on the same messages and schema."""
-    passages = list(answer.passages)
-    sents = number_sentences(passages)
-    msgs = messages_for(a.settings.prompts_dir, mode, answer.request, sources_block(passages, sents))
-    stamps = [time.perf_counter() for _ in llama_cpp_stream(a.generator.llm, msgs,  # type: ignore[attr-defined]
-                                                             schema_for(mode, [s.sid for s in sents]),
-                                                             MAX_TOKENS[mode])]
-    return rate(stamps)
-
-
-# The new path beside the old ones on the same request: the staged steps with the stance tails
-# batched; the same with the tails read one by one (before batching); one JSON call (before staging).
-PATHS = {"staged": {}, "staged, tails one by one": {"batched_labels": False}, "one-call": {"one_call": True}}
+# The path beside its former self on the same request: the staged steps with the stance tails
+# batched; the same with the tails read one by one (before batching).
+PATHS = {"staged": {}, "staged, tails one by one": {"batched_labels": False}}
 SLOW_PATH_MODES = {"staged, tails one by one": ("brief",)}  # the tails matter most where there are two sides
 
 
@@ -172,9 +172,7 @@ def per_mode(a: Assistant) -> list[dict]:  # type: ignore[type-arg]
         for path in PATHS:
             if mode not in SLOW_PATH_MODES.get(path, (mode,)):
                 continue
-            row, ans = timed_run(a, mode, text, path)
-            if path == "one-call":  # the same prompt, cached: llama-cpp-python's own grammar sampling
-                row["old_decoder_tokens_per_s"] = round(old_path_tokens_per_s(a, mode, ans), 2)
+            row, _ = timed_run(a, mode, text, path)
             rows.append(row)
             print(json.dumps(rows[-1]), flush=True)
     return rows

@@ -143,16 +143,14 @@ def test_plain_server_falls_back_to_unconstrained_and_estimates_with_notices() -
     assert gen.notices == (ESTIMATE_NOTICE, UNCONSTRAINED_NOTICE)
 
 
-def test_brief_through_a_plain_server_is_verified_and_carries_the_notices(tmp_path: Path) -> None:
-    reply = json.dumps({"key_terms": [], "for": [{"claim": "Home working helps.", "reasoning": "r",
-                                                   "evidence": ["S1"]}],
-                        "against": [{"claim": "Made up.", "reasoning": "r", "evidence": ["S999"]}],
-                        "clashes": [], "gaps": []})
+def test_ask_through_a_plain_server_is_verified_and_carries_the_notices(tmp_path: Path) -> None:
+    reply = json.dumps({"points": [{"text": "Home working helps.", "evidence": ["S1"]},
+                                   {"text": "Made up.", "evidence": ["S999"]}], "gaps": ""})
     a = Assistant(Settings.load(index_dir=tmp_path / "ix"), embedder=FakeEmbedder(), generator=remote(Scripted(reply)))
     a.ingest([SEEDS], show_progress=False)
-    # The one-call path: one scripted reply is one whole brief (the staged path's steps are covered in-process).
-    ans = a.brief("Remote work makes companies more productive", k=3, one_call=True)
-    assert [q.verified for q in ans.quotes] == [True, False]  # the invented id is dropped, as in-process
+    # ask is one step, so one scripted reply is its whole answer (the other modes' steps are covered in-process).
+    ans = a.ask("Does working from home hurt productivity?", k=3)
+    assert ans.quotes and all(q.verified for q in ans.quotes)  # the invented id is dropped, as in-process
     good = ans.quotes[0]
     assert a.document(good.doc_id).text[good.start:good.end] == good.text
     assert ESTIMATE_NOTICE in ans.notices and UNCONSTRAINED_NOTICE in ans.notices

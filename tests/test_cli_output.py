@@ -227,18 +227,17 @@ UNGROUNDED = {"covered": True, "points": [{"text": "Remote work helps.", "eviden
 NOTICE = "The sources do not cover this"
 
 
-@pytest.mark.parametrize("path", [[], ["--one-call"]], ids=["staged", "one-call"])
-def test_an_answer_whose_points_are_all_dropped_says_not_covered(cli_index: Path, path: list[str],
+def test_an_answer_whose_points_are_all_dropped_says_not_covered(cli_index: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     gen = _use_model(monkeypatch, FakeGenerator())
     for _ in range(2):
         gen.enqueue(UNGROUNDED)
-    code, out, _ = run_cli("ask", "Does working from home hurt productivity?", *path, "--no-history")
+    code, out, _ = run_cli("ask", "Does working from home hurt productivity?", "--no-history")
     assert code == 0 and gen.calls and f"> **Note:** {NOTICE} question" in out
-    code, out, _ = run_cli("ask", "Does working from home hurt productivity?", *path, "--json", "--no-history")
+    code, out, _ = run_cli("ask", "Does working from home hurt productivity?", "--json", "--no-history")
     data = json.loads(out)
     assert data["covered"] is False and any(NOTICE in n for n in data["notices"])
-    assert not any(c["citations"] for c in data["claims"])  # the one-call path shows them, unverified
+    assert not any(c["citations"] for c in data["claims"])
 
 
 def test_a_brief_with_no_grounded_point_is_not_covered_and_says_so(cli_index: Path,

@@ -71,11 +71,10 @@ def test_spread_takes_kinds_and_coverage_round_robin() -> None:
 def test_generation_scores_with_a_citing_model(seeded_assistant: Assistant) -> None:
     seeded_assistant._generator = CitingGenerator()
     gold = load_gold(GOLD, seeded_assistant)
-    rows = {(r.path, r.mode): r for r in evaluate_generation(seeded_assistant, gold, limit=9,
-                                                            paths=("staged", "one-call"))}
+    rows = {r.mode: r for r in evaluate_generation(seeded_assistant, gold, limit=9)}
     modes = {"ask", "brief", "rebut", "steelman"}
-    assert set(rows) == {(p, m) for p in ("staged", "one-call") for m in modes}
-    staged = {m: rows[("staged", m)] for m in modes}
+    assert set(rows) == modes
+    staged = rows
     assert staged["rebut"].items == staged["steelman"].items  # a claim runs through both
     assert sum(staged[m].items for m in ("ask", "brief", "rebut")) == 9
     for r in rows.values():
@@ -119,10 +118,9 @@ def test_counter_retrieval_and_stance_on_a_small_file(real_assistant: Assistant,
         assert r.queries == 4 and r.recall_at_10 == 1.0 and 0.3 < r.mrr_at_10 <= 1.0
     real_assistant._generator = CitingGenerator()
     report = Report(tmp_path / "partial.json")
-    got = evaluate_briefs(real_assistant, points, origin, 2, ("staged", "one-call"), report)
-    assert set(got) == {"staged", "one-call"} and all(r["briefs"] == 2 for r in got.values())
-    assert got["staged"]["evidence_reuse_rate"] == 0.0
-    assert json.loads((tmp_path / "partial.json").read_text())["briefs"]["staged"]["briefs"] == 2  # saved as it goes
+    got = evaluate_briefs(real_assistant, points, origin, 2, report)
+    assert got["briefs"] == 2 and got["evidence_reuse_rate"] == 0.0
+    assert json.loads((tmp_path / "partial.json").read_text())["briefs"]["briefs"] == 2  # saved as it goes
 
 
 def test_stance_step_score_on_debates_with_an_honest_fake() -> None:

@@ -225,3 +225,40 @@ def _index_id(index: Path) -> str:
 
     with sqlite3.connect(index / "documents.sqlite") as db:
         return str(db.execute("SELECT value FROM meta WHERE key = 'index_id'").fetchone()[0])
+
+
+def test_check_audits_and_repairs_the_vectors_on_the_chroma_server(chroma_server: Server, tmp_path: Path) -> None:
+    """`check` opens the index through the backends factory: with a server configured, it audits the server's
+    collection (an embedded one would not exist here), and `--repair` restores vectors there."""
+    import chromadb
+
+    from tests.fakes import FakeEmbedder
+
+    settings = Settings.load(index_dir=tmp_path / "index", chroma_url=chroma_server.url)
+    a = Assistant(settings, embedder=FakeEmbedder())
+    a.ingest([SEEDS], show_progress=False)
+    a.close()
+    client = chromadb.HttpClient(host="127.0.0.1", port=int(chroma_server.url.rsplit(":", 1)[1]))
+    name = f"chunks-{_index_id(settings.index_dir)}"
+
+    def check(repair: bool = False) -> Any:
+        b = Assistant(settings, embedder=FakeEmbedder())
+        try:
+            return b.check(repair=repair)
+        finally:
+            b.close()
+
+    try:
+        collection = client.get_collection(name)
+        lost = sorted(collection.get(limit=2)["ids"])
+        collection.delete(ids=lost)  # vectors gone on the server only; the document rows still promise them
+
+        found = check()
+        assert found.missing["vectors"] == lost and not found.orphans["vectors"]
+        assert not (settings.index_dir / "chroma").exists()  # nothing was opened (or made) embedded
+
+        check(repair=True)
+        assert sorted(client.get_collection(name).get(ids=lost)["ids"]) == lost
+        assert check().ok
+    finally:
+        client.delete_collection(name)  # the module's server holds only the team's collection again

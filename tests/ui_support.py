@@ -20,7 +20,7 @@ CLAIMS = ["Home working lets staff focus on deep work.", "Junior staff learn les
 
 
 class CitingGenerator(FakeGenerator):
-    """Answers every step (or the one-call path) with the first sentence ids it was given, in its shape."""
+    """Answers every step with the first sentence ids it was given, in its shape."""
 
     def generate(self, messages, *, schema=None, max_tokens=512, temperature=0.2, on_token=None):  # type: ignore[no-untyped-def]
         self.enqueue(_reply(schema or {}, len(self.calls), messages[-1]["content"] if messages else ""))
@@ -47,7 +47,7 @@ def _reply(schema: dict[str, Any], call: int = 0, task: str = "") -> dict[str, A
                 tag = " ".join(quoted.get(enum[0], CLAIMS[(3 * call + n) % len(CLAIMS)]).split()[:12]) if enum else ""
                 out[key] = {"evidence": enum[:1], "claim": tag}
         return out
-    if "points" in props and "covered" not in props:
+    if "points" in props:
         return {"points": [{"text": "The essays answer this question.", "evidence": ev}], "gaps": ""}
     if "key_terms" in props and "for" not in props:
         return {"key_terms": [{"term": "productive", "definition": "output per hour"}],
@@ -56,18 +56,7 @@ def _reply(schema: dict[str, Any], call: int = 0, task: str = "") -> dict[str, A
         return {"thesis": "The position at its best.", "gaps": []}
     if "speech" in props and "weak_points" not in props:
         return {"assumptions": ["An assumption."], "speech": "A short rebuttal speech."}
-    if "covered" in props:
-        return {"covered": True, "points": [{"text": "The essays answer this.", "evidence": ev}], "gaps": ""}
-    if "for" in props:
-        return {"key_terms": [{"term": "productive", "definition": "output per hour"}],
-                "for": [{"claim": "Home working helps.", "reasoning": "Data.", "evidence": ev[:1]}],
-                "against": [{"claim": "Offices help juniors.", "reasoning": "Training.", "evidence": ids[2:3]}],
-                "clashes": [{"issue": "Evidence", "decider": "Better data"}], "gaps": ["Sector data"]}
-    if "thesis" in props:
-        return {"thesis": "t", "reasons": [{"claim": "c", "reasoning": "r", "evidence": ev}],
-                "objections": [{"objection": "o", "evidence": [], "reply": "r", "reply_evidence": []}], "gaps": []}
-    return {"assumptions": ["a"], "weak_points": [{"point": "p", "reasoning": "r", "evidence": ev}],
-            "concessions": [], "speech": "s"}
+    return {"assumptions": ["a"]}  # the rebuttal's frame (and any step not named above)
 
 
 def _ids(schema: dict[str, Any]) -> list[str]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from .. import offline
 from ..errors import AssistantError, InputError
+from ..writing.specs import SPECS
 from .cli_shared import check_out, open_assistant
 from .terminal import CleanStream, dumps
 
@@ -77,22 +78,16 @@ def _parser() -> argparse.ArgumentParser:
     _scope_arg(s)
     s.set_defaults(run=_search)
 
-    for mode, what, helptext in (
-        ("ask", "QUESTION", "answer a question from the corpus, with verified citations"),
-        ("brief", "MOTION", "balanced debate brief: FOR and AGAINST with verified evidence"),
-        ("steelman", "POSITION", "the strongest charitable version of a position"),
-        ("rebut", "CLAIM", "assumptions, weak points, counter-evidence and a rebuttal speech"),
-    ):
-        s = sub.add_parser(mode, help=helptext)
-        s.add_argument("text", nargs="+", metavar=what)
+    for spec in SPECS.values():
+        mode = spec.name
+        s = sub.add_parser(mode, help=spec.help)
+        s.add_argument("text", nargs="+", metavar=spec.request.upper())
         s.add_argument("--k", type=int, metavar="N", help="passages to give the model (default 6)")
         s.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (default 0.2)")
         s.add_argument("--max-tokens", type=int, metavar="N", help="answer length cap in tokens")
         s.add_argument("--out", metavar="FILE", help="also write the answer to FILE: .md, .json, .docx (Verbatim "
                        "cards) or .pdf, chosen by the suffix")
         s.add_argument("--json", action="store_true", help="print the whole structure as JSON")
-        s.add_argument("--one-call", action="store_true",
-                       help="the old single-call path (no stance step or gates), for comparison")
         s.add_argument("--no-history", action="store_true", help="do not save this answer in the history")
         _scope_arg(s)
         s.set_defaults(run=_write, mode=mode)
@@ -129,11 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--stance", type=int, default=40, metavar="N",
                    help="arguana: debates for the stance-step score (default 40; 0 skips)")
     s.add_argument("--briefs", type=int, default=10, metavar="N",
-                   help="arguana: debates to write full briefs for, by each path (default 10; 0 skips)")
+                   help="arguana: debates to write full briefs for (default 10; 0 skips)")
     s.add_argument("--call-debates", type=int, default=10, metavar="N",
                    help="arguana: debates for the slow one-call stance method (default 10)")
-    s.add_argument("--paths", default="staged,one-call", metavar="LIST",
-                   help="generation / arguana briefs: staged, one-call or both (default: both, side by side)")
     s.add_argument("--out", metavar="FILE", help="write the JSON results here, updated as items finish")
     s.add_argument("--json", action="store_true")
     s.set_defaults(run=_eval)
@@ -245,9 +238,9 @@ def _write(args: argparse.Namespace) -> int:
     if args.out:  # before the model runs: a bad path or format must not throw an answer away
         check_out(args.out)
     a = open_assistant(args, k=args.k, temperature=args.temperature, max_tokens=args.max_tokens,
-                   save_history=False if args.no_history else None)
+                       save_history=False if args.no_history else None)
     with TerminalProgress(sys.stderr) as progress:
-        answer = a.run(args.mode, " ".join(args.text), on_event=progress, one_call=args.one_call, docs=args.doc)
+        answer = a.run(args.mode, " ".join(args.text), on_event=progress, docs=args.doc)
     if a.last_saved:
         print(f"saved as #{a.last_saved} (assistant show {a.last_saved} --out FILE)", file=sys.stderr)
     if args.out:
@@ -288,9 +281,6 @@ def _eval(args: argparse.Namespace) -> int:
         raise InputError(f"eval {args.what} needs the path of {what}")
     if args.out:  # results are saved as items finish: a bad path must fail now, not after the first item
         check_out(args.out, export=False)
-    paths = tuple(p.strip() for p in args.paths.split(",") if p.strip())
-    if not paths or set(paths) - {"staged", "one-call"}:
-        raise InputError(f"--paths takes staged, one-call or both, got {args.paths!r}")
     report = Report(Path(args.out) if args.out else None)
     with tempfile.TemporaryDirectory(prefix="assistant-eval-") as tmp:
         # A private index: scores never depend on (or touch) what the user has added.
@@ -301,7 +291,7 @@ def _eval(args: argparse.Namespace) -> int:
                 from ..evaluation.arguana import run_eval
 
                 result = run_eval(a, Path(args.path), limit=args.limit, stance=args.stance, briefs=args.briefs,
-                                  call_debates=args.call_debates, paths=paths, report=report)
+                                  call_debates=args.call_debates, report=report)
             elif args.what == "stance":
                 from ..evaluation.stance_mixes import run_eval as run_stance
 
@@ -316,8 +306,8 @@ def _eval(args: argparse.Namespace) -> int:
             else:
                 log = (lambda m: print(m, file=sys.stderr, flush=True)) if sys.stderr.isatty() else None
                 gold = Path(args.gold) if args.gold else None
-                result = evaluate.run_eval(a, args.what, gold, k=args.k, limit=args.limit, paths=paths,
-                                           report=report, progress=log)
+                result = evaluate.run_eval(a, args.what, gold, k=args.k, limit=args.limit, report=report,
+                                           progress=log)
         except KeyboardInterrupt:
             if args.out:
                 print(f"interrupted: partial results kept in {args.out}", file=sys.stderr)

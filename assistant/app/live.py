@@ -13,8 +13,9 @@ from typing import Any
 
 from ..events import Draft, Event, Progress, SourcesFound, StepStarted, Token
 from ..llm.local import parse_json
-from ..output.render import SECTIONS, sources_html
+from ..output.render import sources_html
 from ..types import Answer, Passage, Point
+from ..writing.specs import SECTIONS
 
 TEXT_KEYS = ("claim", "objection", "text")
 REFRESH_TOKENS = 6  # re-parse the step's partial JSON every few tokens
@@ -59,10 +60,10 @@ class LiveView:
 
     def markdown(self, *, stopped: bool = False) -> str:
         lines = ["*Stopped.*" if stopped else f"*{self.status}*", ""]
-        for section, heading in SECTIONS.items():
-            mine = [p for p in self.points if p.section == section]
+        for section in SECTIONS.values():
+            mine = [p for p in self.points if p.section == section.key]
             if mine:
-                lines.append(f"**{heading}**" if self.mode != "ask" else "")
+                lines.append(f"**{section.heading}**" if self.mode != "ask" else "")
                 for n, p in enumerate(mine, 1):
                     cites = "".join(f"[[P{q}]](#src-P{q})" for q in sorted({x.passage for x in p.verified_quotes}))
                     lines.append(f"{n}. **{p.text}** {cites}".rstrip())

@@ -12,9 +12,9 @@ import os
 from typing import TextIO
 
 from ..events import Draft, Event, Finished, Progress, SourcesFound, StepStarted, Token
+from ..writing.specs import SECTIONS
 
-SIDES = {"for": "FOR", "against": "AGAINST", "reason": "reason", "objection": "objection",
-         "weak_point": "weak point", "concession": "concession", "answer": "point"}
+SIDES = {key: s.progress for key, s in SECTIONS.items()}
 
 
 class TerminalProgress:

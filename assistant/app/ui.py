@@ -24,6 +24,7 @@ from ..events import Finished
 from ..index.corpus import SUPPORTED
 from ..output.render import answer_markdown, sources_html
 from ..types import Answer
+from ..writing.specs import SPECS
 from .live import LiveView
 from .session import Session
 from .ui_library import FORMATS as LIBRARY_FORMATS
@@ -34,7 +35,7 @@ from .ui_uploads import REFUSED, guarded_blocks, received
 # (setup installs Debian's fonts-noto-color-emoji for the browser test).
 EMOJI_FONTS = ["Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji"]
 FONTS = ["system-ui", "sans-serif", *EMOJI_FONTS]
-MODES = {"Ask": "ask", "Brief": "brief", "Steelman": "steelman", "Rebut": "rebut"}
+MODES = {spec.label: spec.name for spec in SPECS.values()}  # the page's mode buttons
 CSS = """
 .src { border-left: 3px solid #bbb; padding: 6px 10px; margin: 8px 0; }
 .src.active { border-left-color: #e08a00; background: #fff6e5; }

@@ -8,8 +8,7 @@ counters:
   as nDCG@10, recall@10 and MRR@10 for plain dense retrieval and for the
   rebuttal path (the multi-query retrieval that `rebut` uses), same embedder;
 - the stance step alone on many debates (``stance_eval.py``), and full
-  briefs on a few debates' theses by the staged and the one-call path:
-  evidence cited FOR should come from pro points or con counters, AGAINST
+  briefs on a few debates' theses: evidence cited FOR should come from pro points or con counters, AGAINST
   from con points or pro counters; plus the quality gates' measures.
 
 Not handled: the BEIR corpus variant (we index this file's points only).
@@ -132,41 +131,38 @@ def evaluate_counters(a: Assistant, points: Sequence[DebatePoint]) -> list[Count
 
 
 def evaluate_briefs(a: Assistant, points: Sequence[DebatePoint], origin: dict[str, tuple[str, str]],
-                    debates: int, paths: Sequence[str], report: Report) -> dict[str, Any]:
-    """Full briefs on the first ``debates`` theses that have both sides, by each path, on the same items.
+                    debates: int, report: Report) -> dict[str, Any]:
+    """Full briefs on the first ``debates`` theses that have both sides.
 
     Stance of cited evidence: FOR should come from pro points or con counters, AGAINST from con points or
-    pro counters (only quotes from the debate's own texts count). Also the gates' measures per path.
+    pro counters (only quotes from the debate's own texts count). Also the gates' measures.
     """
     by_id = {p.point_id: p for p in points}
     sides: dict[str, set[str]] = {}
     for p in points:
         sides.setdefault(p.debate, set()).add(p.side)
     chosen = [d for d, s in sides.items() if s >= {"pro", "con"}][:debates]  # file order (dicts keep it)
-    totals = {path: _BriefTally() for path in paths}
+    t = _BriefTally()
     for i, debate in enumerate(chosen, 1):
         thesis = next(p.thesis for p in points if p.debate == debate)
-        for path in paths:
-            started = time.perf_counter()
-            brief = a.brief(thesis, one_call=path == "one-call")
-            t = totals[path]
-            t.seconds += time.perf_counter() - started
-            t.add(gates.measure(brief, a.embedder.embed))
-            for gate, n in asdict(brief.gates).items():
-                t.gates[gate] = t.gates.get(gate, 0) + n
-            for point in brief.points:
-                for q in point.verified_quotes:
-                    pid, kind = origin.get(q.doc_id, ("", ""))
-                    src = by_id.get(pid)
-                    if src is None or src.debate != debate:
-                        continue
-                    t.on_debate += 1
-                    t.correct += ((src.side == "pro") == (kind == "point")) == (point.section == "for")
-        report.data["briefs"] = {path: t.summary() for path, t in totals.items()}
+        started = time.perf_counter()
+        brief = a.brief(thesis)
+        t.seconds += time.perf_counter() - started
+        t.add(gates.measure(brief, a.embedder.embed))
+        for gate, n in asdict(brief.gates).items():
+            t.gates[gate] = t.gates.get(gate, 0) + n
+        for point in brief.points:
+            for q in point.verified_quotes:
+                pid, kind = origin.get(q.doc_id, ("", ""))
+                src = by_id.get(pid)
+                if src is None or src.debate != debate:
+                    continue
+                t.on_debate += 1
+                t.correct += ((src.side == "pro") == (kind == "point")) == (point.section == "for")
+        report.data["briefs"] = t.summary()
         report.save()
-        report.progress("briefs", i, len(chosen), " ".join(
-            f"{path}: stance {t.summary()['stance_accuracy']}" for path, t in totals.items()))
-    return {path: t.summary() for path, t in totals.items()}
+        report.progress("briefs", i, len(chosen), f"stance {t.summary()['stance_accuracy']}")
+    return t.summary()
 
 
 @dataclass
@@ -198,8 +194,7 @@ class _BriefTally:
 
 
 def run_eval(a: Assistant, path: Path, *, limit: int | None = None, stance: int = 40, briefs: int = 10,
-             call_debates: int = 10, paths: Sequence[str] = ("staged", "one-call"),
-             report: Report | None = None) -> dict[str, Any]:
+             call_debates: int = 10, report: Report | None = None) -> dict[str, Any]:
     """``assistant eval arguana``: index the file's points into ``a``'s (temporary) index, then score."""
     from dataclasses import asdict
 
@@ -233,10 +228,8 @@ def run_eval(a: Assistant, path: Path, *, limit: int | None = None, stance: int 
         lines += [f"| {m} | {r['debates']} | {r['passage_accuracy']} | {r['sentence_accuracy_decided']} | "
                   f"{r['decided_share']} | {r['seconds_per_debate']} |" for m, r in step.items() if isinstance(r, dict)]
     if briefs:
-        got = evaluate_briefs(a, points, origin, briefs, paths, report)
+        got = evaluate_briefs(a, points, origin, briefs, report)
         report.data["briefs"] = got
-        keys = list(next(iter(got.values())))
-        lines += ["", f"Full briefs ({a.generator.name}):", "", "| path | " + " | ".join(keys) + " |",
-                  "|---|" + "---:|" * len(keys)]
-        lines += [f"| {path} | " + " | ".join(str(r[k]) for k in keys) + " |" for path, r in got.items()]
+        lines += ["", f"Full briefs ({a.generator.name}):", "", "| " + " | ".join(got) + " |",
+                  "|" + "---:|" * len(got), "| " + " | ".join(str(v) for v in got.values()) + " |"]
     return {"json": report.finish(), "text": "\n".join(lines)}

@@ -125,7 +125,7 @@ KEY_POINT_MIN_COSINE = 0.55  # a key point counts as covered when some answer se
 @dataclass
 class GenerationScores:
     mode: str
-    path: str = "staged"  # staged | one-call
+    path: str = "staged"  # a label: eval/compare.py puts old / new here
     items: int = 0
     quotes: int = 0
     verified: int = 0
@@ -175,23 +175,21 @@ class GenerationScores:
 
 
 def evaluate_generation(assistant: Assistant, gold: list[GoldItem], *, limit: int | None = None,
-                        paths: tuple[str, ...] = ("staged",), report: Report | None = None,
+                        report: Report | None = None,
                         progress: Callable[[str], None] | None = None) -> list[GenerationScores]:
-    """Run each gold item through its mode(s) by each path, and score citations, coverage, gates, refusals."""
-    scores: dict[tuple[str, str], GenerationScores] = {}
+    """Run each gold item through its mode(s), and score citations, coverage, gates, refusals."""
+    scores: dict[str, GenerationScores] = {}
     items = _spread(gold, limit)
     for i, item in enumerate(items, 1):
         for mode in MODES_OF[item.kind]:
-            for path in paths:
-                s = scores.setdefault((path, mode), GenerationScores(mode, path))
-                started = time.perf_counter()
-                answer = assistant.run(mode, item.text, one_call=path == "one-call")
-                s.seconds += time.perf_counter() - started
-                s.items += 1
-                score(assistant, item, answer, s)
-                if progress:
-                    progress(f"{item.item_id} {mode} ({path}): {answer.verified_count} verified, "
-                             f"{len(answer.points)} points")
+            s = scores.setdefault(mode, GenerationScores(mode))
+            started = time.perf_counter()
+            answer = assistant.run(mode, item.text)
+            s.seconds += time.perf_counter() - started
+            s.items += 1
+            score(assistant, item, answer, s)
+            if progress:
+                progress(f"{item.item_id} {mode}: {answer.verified_count} verified, {len(answer.points)} points")
         if report is not None:
             report.data["modes"] = [x.summary() for x in scores.values()]
             report.save()
@@ -304,7 +302,7 @@ def generation_table(rows: list[GenerationScores]) -> str:
 
 
 def run_eval(a: Assistant, what: str, gold_path: Path | None, *, k: int = 5, limit: int | None = None,
-             paths: tuple[str, ...] = ("staged",), report: Report | None = None,
+             report: Report | None = None,
              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """``assistant eval retrieval|generation`` on a private index of the seeds: {"json", "text"}."""
     from dataclasses import asdict
@@ -318,7 +316,7 @@ def run_eval(a: Assistant, what: str, gold_path: Path | None, *, k: int = 5, lim
     s = a.settings
     settings = {"k": s.k, "temperature": s.temperature, "retrieval": s.retrieval}
     report.data.update({"model": a.generator.name, "settings": settings})
-    gen = evaluate_generation(a, gold, limit=limit, paths=paths, report=report, progress=progress)
+    gen = evaluate_generation(a, gold, limit=limit, report=report, progress=progress)
     report.data["modes"] = [r.summary() for r in gen]
     head = f"model {a.generator.name}, " + ", ".join(f"{key}={v}" for key, v in settings.items())
     return {"json": report.finish(), "text": head + "\n\n" + generation_table(gen)}

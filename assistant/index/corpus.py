@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FileError
-from .folders import Walk, walk
 from ..types import Document, Skipped
+from .folders import Walk, walk
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}

@@ -19,8 +19,8 @@ from functools import partial
 from pathlib import Path
 
 from ..errors import AssistantError
-from .writelock import write_lock
 from .store import Store
+from .writelock import write_lock
 
 HOLD_ENV = "ASSISTANT_TEST_HOLD_LOCK"  # test hook: seconds to sit on the lock after deciding what is new
 _ANNOUNCED: set[Path] = set()  # indexes this process said it waits for

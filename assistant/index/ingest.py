@@ -35,14 +35,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import FileError, InputError
+from ..types import Chunk, Document, IngestReport
 from .chunking import chunk_document, chunker_signature
 from .corpus import read_document, scan
 from .embed import Embedder
-from ..errors import FileError, InputError
 from .folders import Walk
 from .index_lock import hold_lock, pause_for_tests
 from .store import Store
-from ..types import Chunk, Document, IngestReport
 
 UNIT_CHUNKS = 256  # chunks per embed call and store write: enough to sort by length, small to resume
 QUEUE_UNITS = 2  # units waiting between two stages: bounds memory, keeps every stage busy

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from .dbfile import REBUILD_HINT, IndexDamaged, ReadOnlyIndex
 from ..errors import StoreError
 from ..types import Chunk, Document, DocumentInfo
+from .dbfile import REBUILD_HINT, IndexDamaged, ReadOnlyIndex
 
 if TYPE_CHECKING:
     from .embed import Embedder

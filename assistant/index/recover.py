@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .dbfile import IndexDamaged, ReadOnlyIndex, connect_tables, writable
 from ..errors import AssistantError
-from .writelock import write_lock
+from .dbfile import IndexDamaged, ReadOnlyIndex, connect_tables, writable
 from .store import EDITABLE, SCHEMA, Store
 from .vector_store import forget_client
+from .writelock import write_lock
 
 # What each table of facts holds (the lexical tables are derived: rebuilt, not salvaged).
 COLUMNS = {

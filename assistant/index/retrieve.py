@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from .embed import Embedder
 from ..errors import InputError
-from .store import Store
 from ..types import Chunk, Passage
+from .embed import Embedder
+from .store import Store
 
 RRF_K = 60
 VARIANTS = ("dense", "lexical", "hybrid")

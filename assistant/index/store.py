@@ -44,14 +44,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..errors import ConfigError, StoreError
+from ..types import Chunk, Document, DocumentInfo
 from .chunking import chunk_id
 from .dbfile import REBUILD_HINT, ReadOnlyIndex, connect_tables, writable
-from ..errors import ConfigError, StoreError
-from .writelock import crash_point, write_lock
 from .lexical import LexicalIndex
 from .remote_store import ChromaServer
-from ..types import Chunk, Document, DocumentInfo
 from .vector_store import discard_copy, forget_client, open_collection
+from .writelock import crash_point, write_lock
 
 SCHEMA = 1
 COLLECTION = "chunks"

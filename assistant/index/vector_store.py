@@ -21,8 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .dbfile import IndexDamaged, ReadOnlyIndex
 from ..errors import StoreError
+from .dbfile import IndexDamaged, ReadOnlyIndex
 from .remote_store import ChromaServer, GuardedCollection, collection_name, is_network_error
 
 COPY_NOTICE_BYTES = 100 * 2**20  # copies of a read-only index's vectors larger than this are announced

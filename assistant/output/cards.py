@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..types import Answer, Document, Point, Quote
+from ..writing.specs import SPECS
 
 DocLookup = Callable[[str], "Document | None"]
 SOURCE_CHANGED = "source changed"  # Quote.reason of a saved quote whose document has changed since
@@ -93,19 +94,12 @@ def outline(a: Answer, documents: DocLookup | None = None) -> Outline:
         if section("concession"):
             hats.append(Hat("Concessions", tuple(block(p, i) for i, p in enumerate(section("concession"), 1))))
     else:
-        for name, heading in HATS[a.mode]:
-            points = section(name)
+        for s in SPECS[a.mode].sections:
+            points = section(s.key)
             if points:
-                hats.append(Hat(heading, tuple(block(p, i) for i, p in enumerate(points, 1))))
+                hats.append(Hat(s.hat, tuple(block(p, i) for i, p in enumerate(points, 1))))
     return Outline(a.request, _intro(a), tuple(hats), _outro(a), tuple(cites.values()), a.notices,
                    f"{a.verified_count} verified quotes · model {a.model}")
-
-
-HATS = {
-    "ask": (("answer", "Answer"),),
-    "brief": (("for", "FOR the motion"), ("against", "AGAINST the motion")),
-    "steelman": (("reason", "Best reasons"), ("objection", "Strongest objections and replies")),
-}
 
 
 def _intro(a: Answer) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..types import Answer, DocumentInfo, IngestReport, Passage, Point, Quote
+from ..writing.specs import SECTIONS, SPECS
 
 
 def passage_dict(p: Passage) -> dict[str, Any]:
@@ -73,12 +74,6 @@ def ingest_dict(r: IngestReport) -> dict[str, Any]:
 
 # -- answers -------------------------------------------------------------------
 
-TITLES = {"ask": "Answer", "brief": "Debate brief", "steelman": "Steelman", "rebut": "Rebuttal"}
-SECTIONS = {
-    "answer": "Answer", "for": "Arguments FOR the motion", "against": "Arguments AGAINST the motion",
-    "reason": "Best reasons", "objection": "Strongest objections and replies",
-    "weak_point": "Weak points", "concession": "Honest concessions",
-}
 
 
 def _cites(quotes: tuple[Quote, ...], links: bool) -> str:
@@ -87,8 +82,8 @@ def _cites(quotes: tuple[Quote, ...], links: bool) -> str:
     return "".join(f"[[P{n}]](#src-P{n})" if links else f"[P{n}]" for n in nums)
 
 
-# Sections whose evidence must support the request (the rest must oppose it).
-SUPPORTING = {"for", "reason", "concession", "reply"}
+# Sections whose evidence must support the request (the rest must oppose it); a reply answers an objection.
+SUPPORTING = {key for key, s in SECTIONS.items() if s.supports} | {"reply"}
 
 
 def stance_note(section: str, q: Quote) -> str:
@@ -161,14 +156,14 @@ VERBATIM = ("✓ verbatim: the quoted text is exactly what the stored document h
 
 def answer_markdown(a: Answer, *, links: bool = False) -> str:
     """The whole answer as Markdown: prose, points with verified quotes, sources, verification."""
-    lines = [f"# {TITLES[a.mode]}: {a.request}", ""]
+    lines = [f"# {SPECS[a.mode].title}: {a.request}", ""]
     lines += [f"> **Note:** {n}" for n in a.notices] + ([""] if a.notices else [])
     before, after = _field_lines(a)
     lines += before
-    for section, heading in SECTIONS.items():
-        points = [p for p in a.points if p.section == section]
+    for section in SECTIONS.values():
+        points = [p for p in a.points if p.section == section.key]
         if points:
-            lines += [f"## {heading}" if a.mode != "ask" else ""]
+            lines += [f"## {section.heading}" if a.mode != "ask" else ""]
             for n, p in enumerate(points, 1):
                 lines += _point_lines(n, p, links)
             lines.append("")

@@ -1,8 +1,7 @@
 """The request and its passages: validate the text, retrieve with each mode's queries.
 
-Shared by the staged modes (``modes.py``) and the one-call path
-(``oneshot.py``). A mode retrieves with several queries fused by reciprocal
-rank ("for", "against", ...) so evidence for both sides reaches the model.
+Used by the modes (``modes.py``) and the evaluations. A mode retrieves
+with several queries fused by reciprocal rank ("for", "against", ...) so evidence for both sides reaches the model.
 Given the other side's statement (``counter.py``), a two-sided mode instead
 takes passages in turn from the request's ranking and the counter's: fused
 ranks favour passages both queries find, which are the request's own side,
@@ -18,16 +17,9 @@ from itertools import zip_longest
 from ..errors import InputError
 from ..index.retrieve import RRF_K, Retriever
 from ..types import Passage
+from .specs import SPECS
 
-MODES = ("ask", "brief", "steelman", "rebut")
 MAX_REQUEST_CHARS = 600
-QUERIES = {
-    "ask": ("{r}",),
-    "brief": ("{r}", "arguments and evidence for: {r}",
-              "arguments and evidence against: {r}; problems, risks, criticism"),
-    "steelman": ("{r}", "reasons and evidence supporting: {r}", "objections to: {r}"),
-    "rebut": ("{r}", "evidence against: {r}; counter-arguments", "evidence supporting: {r}"),
-}
 
 
 @dataclass
@@ -39,8 +31,8 @@ class Request:
 
 def clean_request(mode: str, text: str) -> Request:
     """Validate the mode and the text; trim over-long text with a notice."""
-    if mode not in MODES:
-        raise InputError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    if mode not in SPECS:
+        raise InputError(f"unknown mode {mode!r}: use one of {', '.join(SPECS)}")
     text = " ".join((text or "").split())
     if not text:
         raise InputError(f"empty {mode} request: type a question, motion, position or claim")
@@ -63,7 +55,7 @@ def gather(mode: str, text: str, retriever: Retriever, k: int, *,
         return alternate([retriever.search(text, k, doc_ids=scope), retriever.search(counter, k, doc_ids=scope)], k)
     scores: dict[str, float] = {}
     best: dict[str, Passage] = {}
-    for template in QUERIES[mode]:
+    for template in SPECS[mode].queries:
         hits = retriever.search(template.format(r=text), k, doc_ids=doc_ids or None)
         for p in hits:
             cid = p.chunk.chunk_id

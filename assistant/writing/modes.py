@@ -24,15 +24,11 @@ from ..types import Clash, KeyTerm, Point, Quote, Sentence
 from . import faithful, gates, schemas, stance
 from .cite import verify
 from .gates import ClaimFilter, scrub
+from .specs import SECTIONS, SPECS, ModeSpec
 from .steps import Context, Step
 
 MAX_ARGUMENTS = 3  # per side
 GROUP_SIZE = 3  # candidate sentences offered per argument
-# Top dense cosine below which a mode answers "not covered" without calling the model.
-# ask: measured on eval/gold_seeds.jsonl (covered questions 0.344-0.79, off-topic < 0.2).
-MIN_SCORE = {"ask": 0.30, "brief": 0.0, "steelman": 0.30, "rebut": 0.30}
-# Sentences shown to the model at most (the most relevant to the request are kept).
-MAX_SENTENCES = {"ask": 14, "brief": 16, "steelman": 16, "rebut": 16}
 RETRY_NOTE = (" Your last tags did not say what their sentences say: each tag must state, in the sentences' "
               "own terms, the fact, cause or consequence they give, not whether the statement debated is true.")
 REWRITE_GATES = ("restating_dropped", "duplicate_dropped", "ungrounded_dropped")  # all of a side's tags: write again
@@ -40,8 +36,14 @@ REWRITE_GATES = ("restating_dropped", "duplicate_dropped", "ungrounded_dropped")
 
 @dataclass(frozen=True)
 class Mode:
+    """A mode's steps (code); everything else about it is its ``spec`` (specs.py)."""
+
     name: str
     steps: tuple[Step, ...]
+
+    @property
+    def spec(self) -> ModeSpec:
+        return SPECS[self.name]
 
 
 # -- stance ------------------------------------------------------------------------
@@ -249,8 +251,7 @@ THIN_SIDES = Step("thin_sides", "Checking each side has evidence", action=thin_s
 # -- frames ------------------------------------------------------------------------
 
 
-NAMES = {"for": "FOR", "against": "AGAINST", "reason": "Reason", "objection": "Objection",
-         "weak_point": "Weak point", "concession": "Concession"}
+NAMES = {key: s.tag for key, s in SECTIONS.items()}
 
 
 def _card_ids(ctx: Context) -> dict[str, Point]:

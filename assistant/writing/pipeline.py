@@ -2,7 +2,7 @@
 
 The sources block is built once per request: passages are split into
 numbered sentences (overlapping chunk text counted once), the sentences most
-relevant to the request are kept (``modes.MAX_SENTENCES``), and passages are
+relevant to the request are kept (the mode's ``max_sentences``, specs.py), and passages are
 dropped lowest-ranked first if the prompt would not fit the context window.
 Every step then shares that prefix. ``on_event`` receives the events of
 ``events.py`` as they happen. Not handled: running two requests on one
@@ -24,9 +24,9 @@ from .cite import number_sentences, renumber
 from .counter import MAX_TOKENS as COUNTER_TOKENS
 from .counter import opposite
 from .gates import cosine
-from .gather import QUERIES, Request, clean_request, gather, top_dense
+from .gather import Request, clean_request, gather, top_dense
 from .injection import screen
-from .modes import MAX_SENTENCES, MIN_SCORE, MODES
+from .modes import MODES
 from .steps import Context, run_steps
 
 TWO_SIDED = ("brief", "steelman", "rebut")  # modes that argue both sides: they get the counter statement
@@ -50,7 +50,7 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
             on_event(event)
 
     found = list(passages) if passages is not None else gather(mode, req.text, retriever, k, doc_ids=doc_ids)
-    if not found or (passages is None and top_dense(found) < MIN_SCORE[mode]):
+    if not found or (passages is None and top_dense(found) < MODES[mode].spec.min_score):
         retrieval_ms = (time.perf_counter() - started) * 1000
         emit(SourcesFound(tuple(found)))
         answer = not_covered(req, generator.name, found, retrieval_ms)
@@ -77,7 +77,8 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
         answer = not_covered(req, generator.name, found, retrieval_ms, extra=tuple(screened))
         emit(Finished(answer))
         return answer
-    sentences = select(kept, [q.format(r=req.text) for q in QUERIES[mode]], embed, MAX_SENTENCES[mode],
+    spec = MODES[mode].spec
+    sentences = select(kept, [q.format(r=req.text) for q in spec.queries], embed, spec.max_sentences,
                        sides=(req.text, counter) if counter else ())
     ctx = Context(mode, req.text, found, sentences, generator, prompts_dir, temperature, emit, embed,
                   lambda doc_id: store.document(doc_id).text, counter=counter,
@@ -146,7 +147,7 @@ def assemble(ctx: Context, retrieval_ms: float, started: float) -> Answer:
     if not ctx.covered and not any(n.startswith("The sources do not") for n in ctx.notices):
         # A step that found nothing to say (coverage_step) said why; a run whose points were all
         # dropped (unverified, copies, unreadable output) says it here, so no front end shows silence.
-        what = {"ask": "question", "brief": "motion", "steelman": "position", "rebut": "claim"}[ctx.mode]
+        what = MODES[ctx.mode].spec.request
         ctx.notices.append(f"The sources do not cover this {what}: no point could be grounded in them.")
     notices = ctx.notices
     gate_counts = Gates(**ctx.gates, evidence_reused=reused(points))
@@ -168,7 +169,7 @@ def reused(points: Sequence[Point]) -> int:
 
 def not_covered(req: Request, model: str, found: list[Passage], retrieval_ms: float,
                 extra: tuple[str, ...] = ()) -> Answer:
-    what = {"ask": "question", "brief": "motion", "steelman": "position", "rebut": "claim"}[req.mode]
+    what = MODES[req.mode].spec.request
     note = f"The sources do not cover this {what}: no passage is close enough to it."
     return Answer(req.mode, req.text, model, tuple(found), (), covered=False, notices=(*req.notices, *extra, note),
                   gaps=(note,), timings=Timings(retrieval_ms=retrieval_ms, total_ms=retrieval_ms))

@@ -44,7 +44,11 @@ def _argument(ids: Sequence[str]) -> Schema:
 
 
 def schema_for(mode: str, ids: Sequence[str]) -> Schema:
-    """The output schema of ``mode`` with evidence limited to ``ids``."""
+    """A whole answer of ``mode`` as one JSON object, evidence limited to ``ids``.
+
+    No request uses it since the one-call path was retired (issue 21, docs/evaluation.md); it
+    stays as the grammar's large nested load in tests/test_llm_fast.py and benchmarks/bench_generate.py.
+    """
     if mode == "ask":
         return _obj(covered={"type": "boolean"}, points=_list(_obj(text=REASONING, evidence=_evidence(ids)), 0, 4),
                     gaps=_text(200))
@@ -53,7 +57,7 @@ def schema_for(mode: str, ids: Sequence[str]) -> Schema:
             key_terms=_list(_obj(term=_text(40), definition=SHORT), 1, 3),
             # At least one argument per side: small models otherwise skip the hard part.
             # A side the sources cannot support shows up as an argument whose evidence fails
-            # to support it, which the brief reports as one-sided (see oneshot._balance_notices).
+            # to support it, which the brief reports as one-sided.
             **{"for": _list(_argument(ids), 1, 3), "against": _list(_argument(ids), 1, 3)},
             clashes=_list(_obj(issue=SHORT, decider=SHORT), 1, 2),
             gaps=_list(SHORT, 0, 3),
