@@ -23,7 +23,7 @@ from .index.embed import Embedder, load_embedder
 from .index.ingest import ingest as _ingest
 from .index.retrieve import Retriever
 from .index.store import Store, check_index_path
-from .llm.local import Generator, OnToken
+from .llm.base import Generator, OnToken
 from .output.history import History, SavedAnswer, mark_changed
 from .types import Answer, Document, DocumentInfo, IngestReport, Passage
 

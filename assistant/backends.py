@@ -19,7 +19,7 @@ from typing import cast
 
 from .config import Settings
 from .index.store import Store
-from .llm.local import Generator
+from .llm.base import Generator
 
 
 def open_store(settings: Settings, *, embedder: str, create: bool = False,

@@ -60,7 +60,7 @@ class FakeGenerator:
         return len(text) // 4 + 1
 
     def generate(self, messages, *, schema=None, max_tokens=512, temperature=0.2, on_token=None):  # type: ignore[no-untyped-def]
-        from assistant.llm.local import Generation
+        from assistant.llm.base import Generation
 
         self.calls.append({"messages": messages, "schema": schema, "max_tokens": max_tokens})
         text = self.replies.pop(0) if self.replies else "{}"

@@ -7,7 +7,8 @@ import pytest
 from assistant import Assistant
 from assistant.config import Settings
 from assistant.llm import models
-from assistant.llm.local import LlamaGenerator, parse_json
+from assistant.llm.base import parse_json
+from assistant.llm.local import LlamaGenerator
 from assistant.writing.schemas import schema_for
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,8 @@ from assistant import Assistant, Settings
 from assistant.app.ui import FONTS, build_app, warm_status
 from assistant.errors import StoreError
 from assistant.llm import models
-from assistant.llm.local import Generation, LlamaGenerator
+from assistant.llm.base import Generation
+from assistant.llm.local import LlamaGenerator
 from assistant.writing import prompts
 from tests.fakes import FakeEmbedder, FakeGenerator
 

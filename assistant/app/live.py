@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..events import Draft, Event, Progress, SourcesFound, StepStarted, Token
-from ..llm.local import parse_json
+from ..llm.base import parse_json
 from ..output.render import sources_html
 from ..types import Answer, Passage, Point
 from ..writing.specs import SECTIONS

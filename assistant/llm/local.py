@@ -1,4 +1,4 @@
-"""Text generation: a small protocol and the in-process llama.cpp implementation.
+"""Text generation in-process: the llama.cpp implementation of ``base.Generator``.
 
 One ``Llama`` per model file per process, loaded on first use and reused, so
 llama.cpp keeps its KV cache between requests: a prompt that shares a prefix
@@ -16,45 +16,20 @@ GPU offload, several models resident at once.
 from __future__ import annotations
 
 import codecs
-import contextlib
-import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import ModelError
+from .base import Generation, OnToken
+from .llama_params import llama_defaults, model_params
 
-OnToken = Callable[[str], None]
 # Label tails scored together in one llama_decode, each on its own sequence sharing the prompt's
 # cells (see label_logprobs); the context is made with this many sequences beside the prompt's.
 PARALLEL_TAILS = 16
-
-
-@dataclass(frozen=True)
-class Generation:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    ttft_s: float
-    total_s: float
-    cached_tokens: int = 0  # prompt tokens reused from the KV cache (not evaluated again)
-
-
-class Generator(Protocol):
-    """Anything that turns chat messages into text."""
-
-    name: str
-    n_ctx: int
-
-    def count_tokens(self, text: str) -> int: ...
-
-    def generate(self, messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None,
-                 max_tokens: int = 512, temperature: float = 0.2,
-                 on_token: OnToken | None = None) -> Generation: ...
 
 
 def physical_cores() -> int:
@@ -115,7 +90,7 @@ class LlamaGenerator:
                 # its own, and with mmap the file's pages stay resident too (the 1.5B model:
                 # 1.86 GB RSS with mmap, 1.27 GB without; the kernels use the same repacked copy).
                 # A unified KV cache with spare sequences lets label tails share the prompt's cells.
-                with _defaults("llama_context_default_params", {"n_seq_max": 1 + PARALLEL_TAILS,
+                with llama_defaults("llama_context_default_params", {"n_seq_max": 1 + PARALLEL_TAILS,
                                                                  "kv_unified": True}), model_params():
                     self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
                                       n_threads_batch=self.threads, n_batch=512, seed=self.seed,
@@ -357,73 +332,6 @@ def _groups(lengths: list[int], budget: int, width: int) -> list[list[int]]:
     return groups
 
 
-@contextlib.contextmanager
-def model_params() -> Iterator[None]:
-    """The model fields ``Llama()`` has no argument for (see ``safe_model_fields``), set on its defaults.
-
-    Also used by ``assistant.model_server`` around llama-cpp-python's server.
-    """
-    with _defaults("llama_model_default_params", safe_model_fields()):
-        yield
-
-
-def safe_model_fields(cpuinfo: str | None = None, system_info: str | None = None) -> dict[str, Any]:
-    """No extra weight buffers where llama.cpp would use its AMX kernels.
-
-    A llama.cpp built with AMX (natively, on a Xeon Sapphire Rapids or later) puts the weights
-    in its AMX buffer type on a CPU that has AMX, and llama-cpp-python 0.3.36's build then
-    crashes (SIGSEGV) in the first decode of every model we ship (found 2026-12-01; the tiny,
-    fast and default models all crashed, all ran with this off). Everywhere else the extra
-    buffers (the CPU repack kernels) stay on. Measured on that CPU, default model: this build
-    with them off reads 129 prompt tokens/s and writes 11.5/s; a build without AMX
-    (``-mno-amx-*``) with the repack kernels on, 90-95 and 13.4/s: no faster overall, so
-    set-up keeps the native build.
-
-    >>> safe_model_fields("flags : fpu avx2 amx_tile amx_int8", "CPU : AVX2 = 1 | AMX_INT8 = 1 |")
-    {'use_extra_bufts': False}
-    >>> safe_model_fields("flags : fpu avx2 amx_tile amx_int8", "CPU : AVX2 = 1 | REPACK = 1 |")
-    {}
-    >>> safe_model_fields("flags : fpu avx2", "CPU : AVX2 = 1 | AMX_INT8 = 1 |")
-    {}
-    """
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return {}
-    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split()}
-    if not flags & {"amx_tile", "amx_int8"}:
-        return {}
-    if system_info is None:
-        import llama_cpp
-
-        system_info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
-    return {"use_extra_bufts": False} if "AMX_INT8 = 1" in system_info else {}
-
-
-@contextlib.contextmanager
-def _defaults(name: str, fields: dict[str, Any]) -> Iterator[None]:
-    """Set ``fields`` on what ``llama_cpp.llama_cpp.<name>()`` returns, while inside.
-
-    ``Llama()`` has no argument for some context and model fields; it starts from these defaults.
-    """
-    import llama_cpp.llama_cpp as ll
-
-    original = getattr(ll, name)
-
-    def patched() -> Any:
-        params = original()
-        for key, value in fields.items():
-            setattr(params, key, value)
-        return params
-
-    setattr(ll, name, patched)
-    try:
-        yield
-    finally:
-        setattr(ll, name, original)
-
-
 def _common_prefix(a: list[int], b: list[int]) -> int:
     """Length of the longest common prefix: ``[1, 2, 3], [1, 2, 4] -> 2``."""
     n = 0
@@ -459,44 +367,3 @@ def load_generator(model_path: Path, *, name: str, n_ctx: int = 4096, threads: i
     return _LOADED[key]
 
 
-def parse_json(text: str) -> dict[str, Any]:
-    """The model's JSON object; a truncated one is cut back to its last complete value.
-
-    >>> parse_json('{"a": [1, 2], "b": {"c": "long str')
-    {'a': [1, 2]}
-
-    A raw newline inside a string is kept (``strict=False``): our grammar forbids it
-    (``sampler.CHAR_RULE``), but a model server's JSON mode may not.
-
-    >>> parse_json('{"a": "one\\ntwo"}')
-    {'a': 'one\\ntwo'}
-    """
-    for candidate in (text, *_truncations(text)):
-        try:
-            data = json.loads(candidate, strict=False)
-        except json.JSONDecodeError:
-            continue
-        return data if isinstance(data, dict) else {}
-    return {}
-
-
-def _truncations(text: str) -> list[str]:
-    """Prefixes ending after a complete array/object element, closed; longest first."""
-    out, stack, in_str, escaped = [], [], False, False
-    for i, ch in enumerate(text):
-        if in_str:
-            escaped = ch == "\\" and not escaped
-            if ch == '"' and not escaped:
-                in_str = False
-            continue
-        if ch == '"':
-            in_str = True
-        elif ch in "[{":
-            stack.append("]" if ch == "[" else "}")
-        elif ch in "]}" and stack:
-            stack.pop()
-            if stack:
-                out.append(text[: i + 1] + "".join(reversed(stack)))
-        elif ch == "," and stack:
-            out.append(text[:i] + "".join(reversed(stack)))
-    return out[::-1]

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from ..errors import ModelError
-from .local import Generation, OnToken
+from .base import Generation, OnToken
 
 FORMATS = ("json_schema", "json_object", "none")
 ESTIMATE_NOTICE = ("Prompt size was estimated (characters / 3): the model server has no tokenize endpoint, "

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..llm.local import Generator, OnToken
+from ..llm.base import Generator, OnToken
 from . import prompts
 from .gates import words
 

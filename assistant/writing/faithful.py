@@ -31,7 +31,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..llm.local import parse_json
+from ..llm.base import parse_json
 
 THRESHOLD = 0.5
 MAX_WORDS = 15

@@ -50,12 +50,10 @@ class Mode:
 
 
 def _label_stance(ctx: Context) -> None:
-    method = ctx.plans.get("stance_method") or stance.DEFAULT_METHOD
+    method = ctx.plans.stance_method or stance.DEFAULT_METHOD
     ctx.stances = stance.label(ctx.generator, ctx.messages, ctx.task, ctx.request,
                                ctx.sentences, method=method, opposite=ctx.counter or None,
                                on_progress=lambda done, total: ctx.emit(Progress("stance", done, total)))
-    counts = {lab: sum(st.label == lab for st in ctx.stances.values()) for lab in stance.LABELS}
-    ctx.plans["stance_counts"] = counts
 
 
 STANCE = Step("stance", "Weighing which sentences support or oppose it", action=_label_stance)
@@ -98,9 +96,9 @@ def _quotes(ctx: Context, ids: object, allowed: set[str]) -> tuple[Quote, ...]:
 
 
 def _claim_filter(ctx: Context) -> ClaimFilter:
-    if "claims" not in ctx.plans:
-        ctx.plans["claims"] = ClaimFilter(ctx.request, ctx.embed, also=(ctx.counter,) if ctx.counter else ())
-    return ctx.plans["claims"]
+    if ctx.plans.claims is None:
+        ctx.plans.claims = ClaimFilter(ctx.request, ctx.embed, also=(ctx.counter,) if ctx.counter else ())
+    return ctx.plans.claims
 
 
 def _prose(ctx: Context, text: object) -> str:
@@ -118,18 +116,18 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
 
     def schema(ctx: Context) -> dict[str, Any] | None:
         found = groups(ctx, side, n)
-        ctx.plans[name] = found
+        ctx.plans.groups[name] = found
         return schemas.arguments([[s.sid for s in g] for g in found]) if found else None
 
     def variables(ctx: Context) -> dict[str, str]:
-        found = ctx.plans[name]
-        note = RETRY_NOTE if ctx.plans.get(f"{name}:retry") else ""
+        found = ctx.plans.groups[name]
+        note = RETRY_NOTE if name in ctx.plans.retried else ""
         return {"groups": _group_lines(found), "note": note}
 
     def parse(ctx: Context, data: dict[str, Any]) -> None:
         before = len(ctx.points)
         restated = sum(ctx.gates.get(g, 0) for g in REWRITE_GATES)
-        for i, g in enumerate(ctx.plans[name], 1):
+        for i, g in enumerate(ctx.plans.groups[name], 1):
             item = data.get(f"a{i}")
             if not isinstance(item, dict):
                 continue
@@ -151,10 +149,10 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
                 ctx.points.append(Point(section, claim, "", quotes))
         settle_tags(ctx, before)
         dropped = sum(ctx.gates.get(g, 0) for g in REWRITE_GATES) - restated
-        if len(ctx.points) == before and dropped and not ctx.plans.get(f"{name}:retry"):
-            ctx.plans[f"{name}:retry"] = True  # a gate dropped every tag: write this side once more
+        if len(ctx.points) == before and dropped and name not in ctx.plans.retried:
+            ctx.plans.retried.add(name)  # a gate dropped every tag: write this side once more
             ctx.count("regenerated")
-            ctx.plans["rerun"] = name
+            ctx.plans.rerun = name
         ctx.emit(Draft(tuple(ctx.points)))
 
     return Step(name, label, prompt="side", max_tokens=60 * n, schema=schema, variables=variables, parse=parse)
@@ -178,7 +176,7 @@ def coverage_step(primary: str, message: str) -> Step:
         if not any(st.label == primary for st in ctx.stances.values()):
             ctx.covered = False
             ctx.notices.append(message)
-            ctx.prose["gaps"] = (message,)
+            ctx.prose.gaps = (message,)
 
     return Step("coverage", "Checking the sources address it", action=check)
 
@@ -187,19 +185,19 @@ def objections_step() -> Step:
     """Steelman: the strongest objections (opposing groups), each with a reply."""
     def schema(ctx: Context) -> dict[str, Any] | None:
         found = groups(ctx, "oppose", 2)
-        ctx.plans["objections"] = found
+        ctx.plans.groups["objections"] = found
         reply = [st.sid for st in stance.ranked(ctx.stances, "support", ctx.used)][:6]
-        ctx.plans["reply_ids"] = reply
+        ctx.plans.reply_ids = reply
         return schemas.objections([[s.sid for s in g] for g in found], reply) if found else None
 
     def variables(ctx: Context) -> dict[str, str]:
-        reply = ctx.plans["reply_ids"]
-        return {"count": str(len(ctx.plans["objections"])), "groups": _group_lines(ctx.plans["objections"]),
+        reply, found = ctx.plans.reply_ids, ctx.plans.groups["objections"]
+        return {"count": str(len(found)), "groups": _group_lines(found),
                 "reply_ids": ", ".join(reply) or "none"}
 
     def parse(ctx: Context, data: dict[str, Any]) -> None:
         before = len(ctx.points)
-        for i, g in enumerate(ctx.plans["objections"], 1):
+        for i, g in enumerate(ctx.plans.groups["objections"], 1):
             item = data.get(f"a{i}")
             if not isinstance(item, dict):
                 continue
@@ -209,7 +207,7 @@ def objections_step() -> Step:
                 ctx.count(rejected)
                 continue
             quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
-            reply_quotes = _quotes(ctx, item.get("reply_evidence"), set(ctx.plans["reply_ids"]))
+            reply_quotes = _quotes(ctx, item.get("reply_evidence"), set(ctx.plans.reply_ids))
             ctx.points.append(Point("objection", text, "", quotes, _prose(ctx, item.get("reply")), reply_quotes))
         settle_tags(ctx, before)
         ctx.emit(Draft(tuple(ctx.points)))
@@ -242,7 +240,7 @@ def thin_sides(ctx: Context) -> None:
         must = statements[section].rstrip(".")
         clash = Clash(f"Little evidence {name} the motion in your library",
                       f"To argue {name}, a speaker would have to show that {must[:1].lower() + must[1:]}.")
-        ctx.prose["clashes"] = (clash, *ctx.prose.get("clashes", ()))
+        ctx.prose.clashes = (clash, *ctx.prose.clashes)
 
 
 THIN_SIDES = Step("thin_sides", "Checking each side has evidence", action=thin_sides)
@@ -287,7 +285,7 @@ def _items(data: dict[str, Any], key: str) -> list[Any]:
 
 
 def _parse_brief_frame(ctx: Context, data: dict[str, Any]) -> None:
-    ctx.prose["key_terms"] = tuple(KeyTerm(str(t.get("term", "")).strip(), _prose(ctx, t.get("definition")))
+    ctx.prose.key_terms = tuple(KeyTerm(str(t.get("term", "")).strip(), _prose(ctx, t.get("definition")))
                                    for t in _items(data, "key_terms") if isinstance(t, dict))
     cards = _card_ids(ctx)
     clashes = []
@@ -296,18 +294,18 @@ def _parse_brief_frame(ctx: Context, data: dict[str, Any]) -> None:
         decider = _prose(ctx, c.get("decider")) if isinstance(c, dict) else ""
         if pro and con and decider:
             clashes.append(Clash(f"FOR: {pro.text} / AGAINST: {con.text}", decider))
-    ctx.prose["clashes"] = tuple(dict.fromkeys(clashes))
-    ctx.prose["gaps"] = tuple(g for g in (_prose(ctx, x) for x in _items(data, "gaps")) if g)
+    ctx.prose.clashes = tuple(dict.fromkeys(clashes))
+    ctx.prose.gaps = tuple(g for g in (_prose(ctx, x) for x in _items(data, "gaps")) if g)
 
 
 def _parse_steelman_frame(ctx: Context, data: dict[str, Any]) -> None:
-    ctx.prose["thesis"] = _prose(ctx, data.get("thesis"))
-    ctx.prose["gaps"] = tuple(g for g in (_prose(ctx, x) for x in _items(data, "gaps")) if g)
+    ctx.prose.thesis = _prose(ctx, data.get("thesis"))
+    ctx.prose.gaps = tuple(g for g in (_prose(ctx, x) for x in _items(data, "gaps")) if g)
 
 
 def _parse_rebut_frame(ctx: Context, data: dict[str, Any]) -> None:
-    ctx.prose["assumptions"] = tuple(a for a in (_prose(ctx, x) for x in _items(data, "assumptions")) if a)
-    ctx.prose["speech"] = speech(ctx.request, ctx.points)
+    ctx.prose.assumptions = tuple(a for a in (_prose(ctx, x) for x in _items(data, "assumptions")) if a)
+    ctx.prose.speech = speech(ctx.request, ctx.points)
 
 
 ORDINALS = ("First", "Second", "Third", "Fourth", "Fifth")
@@ -367,7 +365,7 @@ def _parse_answer(ctx: Context, data: dict[str, Any]) -> None:
         if any(q.verified for q in quotes):
             ctx.points.append(Point("answer", text, quotes=quotes))
     gaps = _prose(ctx, data.get("gaps"))
-    ctx.prose["gaps"] = (gaps,) if gaps else ()
+    ctx.prose.gaps = (gaps,) if gaps else ()
     ctx.covered = bool(ctx.points)  # covered means: at least one point with verified evidence
     ctx.emit(Draft(tuple(ctx.points)))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..events import Event, Finished, Progress, SourcesFound, StepStarted, Token
 from ..index.retrieve import Retriever
 from ..index.store import Store
-from ..llm.local import Generator, OnToken
+from ..llm.base import Generator, OnToken
 from ..types import Answer, Gates, Passage, Point, Sentence, Timings
 from .cite import number_sentences, renumber
 from .counter import MAX_TOKENS as COUNTER_TOKENS
@@ -83,7 +83,7 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
     ctx = Context(mode, req.text, found, sentences, generator, prompts_dir, temperature, emit, embed,
                   lambda doc_id: store.document(doc_id).text, counter=counter,
                   notices=list(req.notices) + screened)
-    ctx.plans["stance_method"] = stance_method
+    ctx.plans.stance_method = stance_method
     fit(ctx)
     run_steps(MODES[mode].steps, ctx, max_tokens=max_tokens)
     answer = assemble(ctx, retrieval_ms, started)
@@ -153,7 +153,8 @@ def assemble(ctx: Context, retrieval_ms: float, started: float) -> Answer:
     gate_counts = Gates(**ctx.gates, evidence_reused=reused(points))
     return Answer(ctx.mode, ctx.request, ctx.generator.name, tuple(ctx.passages), points,
                   sentences=tuple(ctx.sentences), stances=tuple((k, v.label) for k, v in ctx.stances.items()),
-                  covered=ctx.covered, notices=tuple(notices), timings=timings, gates=gate_counts, **ctx.prose)
+                  covered=ctx.covered, notices=tuple(notices), timings=timings, gates=gate_counts,
+                  **ctx.prose.fields())
 
 
 def reused(points: Sequence[Point]) -> int:

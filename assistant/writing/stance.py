@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..llm.local import Generator, parse_json
+from ..llm.base import Generator, parse_json
 from ..types import Sentence
 
 LABELS = ("support", "oppose", "neutral")

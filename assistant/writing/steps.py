@@ -19,14 +19,43 @@ from pathlib import Path
 from typing import Any
 
 from ..events import Event, StepStarted, Token
-from ..llm.local import Generation, Generator, parse_json
-from ..types import Passage, Point, Sentence
+from ..llm.base import Generation, Generator, parse_json
+from ..types import Clash, KeyTerm, Passage, Point, Sentence
 from . import finish, prompts
 from .cite import sources_block
+from .gates import ClaimFilter
 from .stance import Stance
 
 Schema = dict[str, Any]
 Emit = Callable[[Event], None]
+
+
+@dataclass
+class Prose:
+    """The answer's prose fields as the steps write them; ``Answer`` takes them by the same names."""
+
+    key_terms: tuple[KeyTerm, ...] = ()
+    clashes: tuple[Clash, ...] = ()
+    gaps: tuple[str, ...] = ()
+    thesis: str = ""
+    assumptions: tuple[str, ...] = ()
+    speech: str = ""
+
+    def fields(self) -> dict[str, Any]:
+        """As keyword arguments for ``Answer`` (shallow: the records inside stay records)."""
+        return dict(vars(self))
+
+
+@dataclass
+class Plans:
+    """What a step decided for the steps after it (a write step's schema for its own parser, too)."""
+
+    stance_method: str | None = None  # None: stance.DEFAULT_METHOD
+    claims: ClaimFilter | None = None  # made once per request, on first use
+    groups: dict[str, list[list[Sentence]]] = field(default_factory=dict)  # write step -> evidence groups offered
+    reply_ids: list[str] = field(default_factory=list)  # sentence ids a steelman reply may cite
+    retried: set[str] = field(default_factory=set)  # write steps already written once more
+    rerun: str = ""  # a write step to run once more right away (a gate rejected all it wrote)
 
 
 @dataclass
@@ -46,13 +75,13 @@ class Context:
     counter: str = ""  # the other side's statement (counter.py); "" when the model gave none
     stances: dict[str, Stance] = field(default_factory=dict)
     points: list[Point] = field(default_factory=list)
-    prose: dict[str, Any] = field(default_factory=dict)  # typed Answer fields: key_terms, clashes, gaps, ...
+    prose: Prose = field(default_factory=Prose)
     used: set[str] = field(default_factory=set)  # sentence ids already cited as evidence
     gates: dict[str, int] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     covered: bool = True
     generations: list[tuple[str, Generation]] = field(default_factory=list)
-    plans: dict[str, Any] = field(default_factory=dict)  # what a write step was asked to do, for its parser
+    plans: Plans = field(default_factory=Plans)
 
     @property
     def by_id(self) -> dict[str, Sentence]:
@@ -100,7 +129,8 @@ def run_steps(steps: tuple[Step, ...], ctx: Context, *, max_tokens: int | None =
             step.action(ctx)
             continue
         write(step, ctx, max_tokens=max_tokens)
-        if ctx.plans.pop("rerun", None) == step.name:  # a gate rejected everything: once more, with a note
+        rerun, ctx.plans.rerun = ctx.plans.rerun, ""
+        if rerun == step.name:  # a gate rejected everything: once more, with a note
             write(step, ctx, max_tokens=max_tokens)
 
 
