@@ -7,7 +7,12 @@ index of the seeds and runs every gold item (``eval/gold_seeds.jsonl``; claims i
 steelman) through its own CLI (``assistant --json MODE TEXT``), the two sides alternating item by item so
 that machine load falls on both alike. Both answers are scored by the *current* scorer
 (``assistant.evaluation.evaluate``), so a metric added since the old revision is measured on both. Partial results
-are written after every item. Not handled: revisions whose CLI or ``--json`` shape differ from today's
+are written after every item.
+
+``--sides old`` (or ``new``) runs one side only, e.g. the old side while something else needs the
+other core; ``--combine A.json B.json`` then scores the saved answers of both runs together with the
+current scorer (seconds from separate runs are not comparable: time speed with benchmarks/).
+Not handled: revisions whose CLI or ``--json`` shape differ from today's
 (before 2026-11).
 """
 
@@ -21,6 +26,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +61,18 @@ def main() -> None:
     ap.add_argument("--items", help="comma-separated gold ids (default: every item)")
     ap.add_argument("--model", default="default")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--sides", default="old,new", help="which sides to run (default old,new)")
+    ap.add_argument("--combine", nargs="+", type=Path, metavar="JSON", help="score saved runs together, run nothing")
     args = ap.parse_args()
     report = Report(args.out)
+    if args.combine:
+        return combine(args.combine, report)
     with tempfile.TemporaryDirectory(prefix="assistant-compare-") as tmp:
-        sides = {"old": export(args.old, Path(tmp)), "new": ROOT}
-        indexes = {name: Path(tmp) / f"index-{name}" for name in sides}
-        for name, tree in sides.items():
+        chosen = args.sides.split(",")
+        sides = {name: tree for name, tree in (("old", args.old), ("new", "")) if name in chosen}
+        sides = {name: export(rev, Path(tmp)) if rev else ROOT for name, rev in sides.items()}
+        indexes = {name: Path(tmp) / f"index-{name}" for name in ("old", "new")}
+        for name, tree in {**sides, "new": ROOT}.items():  # the judge (scorer) reads the new side's index
             done = cli(tree, indexes[name], "sync", str(ROOT / "seeds"))
             if done.returncode:
                 raise SystemExit(f"{name}: sync failed: {done.stderr.strip()}")
@@ -69,6 +81,7 @@ def main() -> None:
         if args.items:
             wanted = set(args.items.split(","))
             gold = [g for g in gold if g.item_id in wanted]
+        gold = round_robin(gold)  # a run cut short still holds every kind
         scores: dict[tuple[str, str], GenerationScores] = {}
         report.data.update({"old": args.old, "model": args.model, "items": [g.item_id for g in gold]})
         runs: list[dict[str, Any]] = []
@@ -97,6 +110,43 @@ def main() -> None:
         judge.close()
     report.finish()
     print(generation_table(sorted(scores.values(), key=lambda x: (x.mode, x.path))))
+
+
+def round_robin(gold: list[Any]) -> list[Any]:
+    """Items taken in turn from each kind (question, motion, claim), each kind in file order."""
+    kinds: dict[str, list[Any]] = {}
+    for g in gold:
+        kinds.setdefault(g.kind, []).append(g)
+    return [g for row in zip_longest(*kinds.values()) for g in row if g is not None]
+
+
+def combine(files: list[Path], report: Report) -> None:
+    """Score the saved answers of earlier runs (``runs[].answer``) together, with the current scorer.
+
+    Only (item, mode) pairs that every side answered count, so a side cut short is compared fairly.
+    """
+    runs = [r for f in files for r in json.loads(f.read_text()).get("runs", []) if "answer" in r]
+    sides_of: dict[tuple[str, str], set[str]] = {}
+    for r in runs:
+        sides_of.setdefault((r["item"], r["mode"]), set()).add(r["side"])
+    every = set().union(*sides_of.values()) if sides_of else set()
+    runs = [r for r in runs if sides_of[(r["item"], r["mode"])] == every]
+    with tempfile.TemporaryDirectory(prefix="assistant-compare-") as tmp:
+        index = Path(tmp) / "index"
+        cli(ROOT, index, "sync", str(ROOT / "seeds"))
+        judge = Assistant(index_dir=index)
+        gold = {g.item_id: g for g in load_gold(ROOT / "eval" / "gold_seeds.jsonl", judge)}
+        scores: dict[tuple[str, str], GenerationScores] = {}
+        for r in runs:
+            s = scores.setdefault((r["side"], r["mode"]), GenerationScores(r["mode"], r["side"]))
+            s.seconds += r["seconds"]
+            s.items += 1
+            score(judge, gold[r["item"]], answer_from_dict(r["answer"]), s)
+        judge.close()
+    rows = sorted(scores.values(), key=lambda x: (x.mode, x.path))
+    report.data.update({"combined": [str(f) for f in files], "modes": [r.summary() for r in rows]})
+    report.finish()
+    print(generation_table(rows))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@
    the standardisation is folded into the weights, so the product needs numpy only.
 3. Leave-one-topic-out on train: right / wrong / neutral shares and off-topic neutral share, and the
    ``threshold`` a side's probability must reach: the lowest that keeps the cross-validated wrong
-   share at or under ``--max-wrong`` (default 0.05, under the issue's 0.08 for dev).
+   share at or under ``--max-wrong`` (default 0.08, the issue's bound; a wrong side is read aloud).
 
 The data is CDLA-Sharing 1.0 (ArgKP's readme); the shipped file holds fitted weights, not data.
 """
@@ -44,7 +44,7 @@ def token_ids(generator) -> list[int]:  # type: ignore[no-untyped-def]
     return [generator.first_token(w) for w in LABEL_WORDS] + list(range(0, 151600, STRIDE))
 
 
-def extract(folder: Path, cache: Path, model: str) -> None:
+def extract(folder: Path, cache: Path, model: str, n_topics: int | None = None) -> None:
     """Write (or extend) the feature cache: X[n, 2, ids] (forward, swapped raw logits) and its meta."""
     from assistant import Settings
     from assistant.backends import build_generator
@@ -53,7 +53,7 @@ def extract(folder: Path, cache: Path, model: str) -> None:
     gen = build_generator(settings)
     render = lambda name, **v: prompts.render(settings.prompts_dir, name, **v)  # noqa: E731
     data = argkp.load(folder, "train")
-    topics = data.topics
+    topics = data.topics[:n_topics] if n_topics else data.topics
     rng = random.Random(SEED)
     ids = np.array(token_ids(gen))
     feats, meta, opps = [], [], {}
@@ -142,14 +142,20 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=stance_probe.PROBE_FILE)
     ap.add_argument("--model", default="default")
     ap.add_argument("--c", type=float, default=0.01, help="inverse regularisation strength")
-    ap.add_argument("--max-wrong", type=float, default=0.05)
+    ap.add_argument("--max-wrong", type=float, default=0.08, help="the issue's bound on wrong labels (default 0.08)")
     ap.add_argument("--report", type=Path, help="write the cross-validation figures here (JSON)")
+    ap.add_argument("--topics", type=int, help="only the first N train topics (alphabetical; default all 24)")
     args = ap.parse_args()
-    extract(args.argkp, args.cache, args.model)
+    extract(args.argkp, args.cache, args.model, args.topics)
     features, y, groups, saved = design(args.cache)
-    p = cross_validate(features, y, groups, args.c)
-    table = {f"{t:.2f}": shares(p, y, t) for t in np.arange(0.34, 0.96, 0.02)}
-    threshold = next((float(t) for t, r in table.items() if r["wrong"] <= args.max_wrong), 0.95)
+    cv_file = args.cache.with_name(f"{args.cache.name}.cv_{args.c}.npy")  # ~10 min: reused while the cache stands
+    if cv_file.exists() and cv_file.stat().st_mtime >= args.cache.with_suffix(".npy").stat().st_mtime:
+        p = np.load(cv_file)
+    else:
+        p = cross_validate(features, y, groups, args.c)
+        np.save(cv_file, p)
+    table = {f"{t:.2f}": shares(p, y, t) for t in np.arange(0.34, 0.99, 0.02)}
+    threshold = float(next((t for t, r in table.items() if r["wrong"] <= args.max_wrong), "0.98"))
     print(json.dumps({"threshold": threshold, "at_threshold": table[f"{threshold:.2f}"],
                       "argmax": shares(p, y, 0.0)}, indent=2))
     weights, bias = fit(features, y, args.c)

@@ -185,3 +185,26 @@ def test_eval_stance_refuses_a_missing_folder_and_an_unknown_method_in_one_line(
                  ("eval", "stance", str(write_mixes(tmp_path / "argkp")), "--split", "dev", "--methods", "guess")):
         proc = _cli("--model", "test", *args, index=tmp_path / "index")
         assert proc.returncode == 2 and proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+
+
+# -- the shipped stance read-out ---------------------------------------------------------------------------
+
+
+def test_the_shipped_stance_probe_belongs_to_the_default_model_and_gives_probabilities() -> None:
+    import numpy as np
+
+    from assistant import Settings
+    from assistant.llm import models
+    from assistant.writing import stance_probe
+
+    probe = stance_probe.load_probe()
+    assert probe is not None, "assistant/data/stance_probe.npz is missing (eval/fit_stance_probe.py writes it)"
+    s = Settings.load()
+    entry = models.find_entry(models.load_registry(s.models_file), "default")
+    assert probe.model == entry.name
+    n = len(probe.ids)
+    assert probe.weights.shape == (3, 2 * n) and 0.5 <= probe.threshold < 1
+    rng = np.random.default_rng(0)
+    scored = probe.scores(rng.normal(size=(4, n)), rng.normal(size=(4, n)))
+    assert all(abs(x.support + x.oppose + x.neutral - 1) < 1e-5 for x in scored)
+    assert stance_probe.load_probe(Path("/nonexistent/probe.npz")) is None  # then the zero-shot read-out is used

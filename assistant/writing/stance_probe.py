@@ -43,7 +43,7 @@ from typing import Any
 
 PROBE_FILE = Path(__file__).resolve().parents[1] / "data" / "stance_probe.npz"  # package data: assistant/data/
 TAIL_WORDS = 60
-ZERO_SHOT_MARGIN = 1.0  # fallback: |forward - swapped| log-odds below this is neutral
+ZERO_SHOT_MARGIN = 0.5  # fallback: |forward - swapped| log-odds below this is neutral (wrong 0.08 on train)
 CLASSES = ("support", "oppose", "neutral")
 
 Render = Callable[..., str]
