@@ -156,4 +156,4 @@ def test_cli_eval_arguana_json(tmp_path: Path) -> None:
     assert not (tmp_path / "unused").exists()  # eval never touches the user's index
     proc = subprocess.run([sys.executable, "-m", "assistant", "eval", "arguana"], capture_output=True, text=True,
                           cwd=REPO, timeout=60)
-    assert proc.returncode == 1 and "needs the path" in proc.stderr
+    assert proc.returncode == 2 and "needs the path" in proc.stderr
