@@ -223,7 +223,7 @@ def paired(generator: Any, render: Render, request: str, opposite: str, sentence
 def kept(sid: str, p: Any, need: float) -> Stance:
     """A side only when its probability reaches ``need`` and beats the other side's.
 
-    >>> from assistant.stance_probe import Scored
+    >>> from assistant.writing.stance_probe import Scored
     >>> kept("S1", Scored(0.8, 0.1, 0.1), 0.6).label, kept("S2", Scored(0.5, 0.1, 0.4), 0.6).label
     ('support', 'neutral')
     """
