@@ -16,9 +16,10 @@ objection goes through ``settle``:
 3. What still fails becomes ``verbatim_span`` of its first evidence
    sentence: a clause of the sentence itself, which cannot misstate it.
 
-``THRESHOLD`` was chosen on ArgKP train pairs (an argument with a key point
-it matches vs one it does not, or one of the other side); the figures are
-in docs/evaluation.md. A generator without log-probabilities (a model
+``THRESHOLD`` (0.5, even odds) is not yet measured: ``eval/faithful_threshold.py``
+chooses it on ArgKP train pairs (an argument with a key point it matches vs
+one it does not, or one of the other side) and reports dev; its run is open
+work (docs/evaluation.md, issue 20). A generator without log-probabilities (a model
 server) skips step 1 (every tag passes). Not handled: a tag that is true of
 its evidence but beside the point of the debate.
 """
