@@ -40,8 +40,12 @@ def test_staged_brief_meets_the_gates(default_assistant: Assistant) -> None:
     ans = default_assistant.brief(motion)
     _all_verified(default_assistant, ans)
     sides = {p.section for p in ans.points if p.verified_quotes}
-    assert sides == {"for", "against"}, [(p.section, p.text) for p in ans.points]
-    assert len({q.passage for q in ans.quotes if q.verified}) >= 3
+    # issue 19: the seeds barely argue AGAINST; a side with too little is said, never filled (test below)
+    for section in ("for", "against"):
+        assert section in sides or any(f"little evidence {section.upper()}" in n for n in ans.notices), \
+            ([(p.section, p.text) for p in ans.points], ans.notices)
+    grounded = [p for p in ans.points if p.verified_quotes]
+    assert len({q.passage for q in ans.quotes if q.verified}) >= min(3, len(grounded))  # arguments spread out
     m = measure(ans, default_assistant.embedder.embed)
     assert m["evidence_reused"] == 0 and m["restating"] == 0 and m["ids_in_prose"] == 0, m
     assert not any(re.search(r"\b[SP]\d+\b", t) for t in ans.prose), ans.prose
