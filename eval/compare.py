@@ -9,9 +9,10 @@ that machine load falls on both alike. Both answers are scored by the *current* 
 (``assistant.evaluation.evaluate``), so a metric added since the old revision is measured on both. Partial results
 are written after every item.
 
-``--sides old`` (or ``new``) runs one side only, e.g. the old side while something else needs the
-other core; ``--combine A.json B.json`` then scores the saved answers of both runs together with the
-current scorer (seconds from separate runs are not comparable: time speed with benchmarks/).
+``--new REV`` runs a revision as the new side instead of the working tree (edits made during a long
+run then do not leak into it). ``--sides old`` (or ``new``) runs one side only, e.g. the old side while
+something else needs the other core; ``--combine A.json B.json`` then scores the saved answers of both
+runs together with the current scorer (seconds from separate runs are not comparable: time speed with benchmarks/).
 Not handled: revisions whose CLI or ``--json`` shape differ from today's
 (before 2026-11).
 """
@@ -41,11 +42,12 @@ from assistant.output.history import answer_from_dict  # noqa: E402
 
 def export(rev: str, into: Path) -> Path:
     """The tree of ``rev`` (code, prompts, models.txt, seeds), unpacked under ``into``."""
-    archive = into / "old.tar"
+    into.mkdir(parents=True, exist_ok=True)
+    archive = into / "tree.tar"
     subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), rev], check=True)
     with tarfile.open(archive) as tar:
-        tar.extractall(into / "old", filter="data")
-    return into / "old"
+        tar.extractall(into / "tree", filter="data")
+    return into / "tree"
 
 
 def cli(tree: Path, index: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
@@ -61,6 +63,8 @@ def main() -> None:
     ap.add_argument("--items", help="comma-separated gold ids (default: every item)")
     ap.add_argument("--model", default="default")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--new", default="", help="git revision of the new side (default: the working tree; give one "
+                    "when the tree may change during a long run)")
     ap.add_argument("--sides", default="old,new", help="which sides to run (default old,new)")
     ap.add_argument("--combine", nargs="+", type=Path, metavar="JSON", help="score saved runs together, run nothing")
     args = ap.parse_args()
@@ -69,8 +73,8 @@ def main() -> None:
         return combine(args.combine, report)
     with tempfile.TemporaryDirectory(prefix="assistant-compare-") as tmp:
         chosen = args.sides.split(",")
-        sides = {name: tree for name, tree in (("old", args.old), ("new", "")) if name in chosen}
-        sides = {name: export(rev, Path(tmp)) if rev else ROOT for name, rev in sides.items()}
+        sides = {name: tree for name, tree in (("old", args.old), ("new", args.new)) if name in chosen}
+        sides = {name: export(rev, Path(tmp) / name) if rev else ROOT for name, rev in sides.items()}
         indexes = {name: Path(tmp) / f"index-{name}" for name in ("old", "new")}
         for name, tree in {**sides, "new": ROOT}.items():  # the judge (scorer) reads the new side's index
             done = cli(tree, indexes[name], "sync", str(ROOT / "seeds"))
