@@ -10,7 +10,7 @@ import sqlite3
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ from .types import Answer, Document, DocumentInfo, IngestReport, Passage
 
 if TYPE_CHECKING:
     from .index.integrity import Audit
+    from .streaming import Events
 
 
 class Assistant:
@@ -306,7 +307,7 @@ class Assistant:
         answer = _with_backend_notices(answer, self.generator)
         return self._save(answer, k=k or s.k, temperature=temperature, max_tokens=max_tokens, doc_ids=doc_ids)
 
-    def stream(self, mode: str, text: str, **kw: Any) -> Iterator[Event]:
+    def stream(self, mode: str, text: str, **kw: Any) -> Events:
         """Run a request in a worker thread and yield its events; the last is ``Finished``.
 
         Closing the iterator early (a Stop button, a closed tab) stops the model at its

@@ -11,16 +11,18 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from .errors import Cancelled
 from .events import Event, Finished
 
+Events = Generator[Event, None, None]  # closable: closing it stops the worker (the page's Stop)
+
 _DONE = object()
 
 
-def stream(run: Callable[..., Any], mode: str, text: str, **kw: Any) -> Iterator[Event]:
+def stream(run: Callable[..., Any], mode: str, text: str, **kw: Any) -> Events:
     """Yield the events of one request; re-raise its error, if any, after the last event.
 
     ``run`` is ``Assistant.run`` (passed in, so this module sits below the api it serves).

@@ -208,3 +208,22 @@ def test_the_shipped_stance_probe_belongs_to_the_default_model_and_gives_probabi
     scored = probe.scores(rng.normal(size=(4, n)), rng.normal(size=(4, n)))
     assert all(abs(x.support + x.oppose + x.neutral - 1) < 1e-5 for x in scored)
     assert stance_probe.load_probe(Path("/nonexistent/probe.npz")) is None  # then the zero-shot read-out is used
+
+
+def test_a_brief_side_with_fewer_than_two_labelled_sentences_is_not_written() -> None:
+    """Issue 19: a thin side would only be dropped by ``thin_sides``; the model must not spend a call on it."""
+    from assistant.types import Sentence
+    from assistant.writing import modes
+    from assistant.writing.stance import Stance
+    from assistant.writing.steps import Context
+
+    sentences = [Sentence(f"S{i}", i, f"c{i}", "d", "T", 0, 10, f"Sentence {i}.") for i in (1, 2, 3)]
+    ctx = Context("brief", "M", [], sentences, None, Path("."), 0.0, lambda e: None,  # type: ignore[arg-type]
+                  _embed, lambda d: "")
+    ctx.stances = {"S1": Stance("S1", "support", 3.0, 0.0), "S2": Stance("S2", "support", 2.0, 0.0),
+                   "S3": Stance("S3", "oppose", -3.0, 0.0)}
+    steps = {s.name: s for s in modes.MODES["brief"].steps}
+    assert steps["for"].schema(ctx) is not None  # type: ignore[misc]
+    assert steps["against"].schema(ctx) is None  # type: ignore[misc]  # one sentence: skipped
+    ctx.stances["S2"] = Stance("S2", "oppose", -2.0, 0.0)
+    assert steps["against"].schema(ctx) is not None  # type: ignore[misc]

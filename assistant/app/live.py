@@ -65,7 +65,8 @@ class LiveView:
             if mine:
                 lines.append(f"**{section.heading}**" if self.mode != "ask" else "")
                 for n, p in enumerate(mine, 1):
-                    cites = "".join(f"[[P{q}]](#src-P{q})" for q in sorted({x.passage for x in p.verified_quotes}))
+                    passages = sorted({x.passage for x in p.verified_quotes if x.passage is not None})
+                    cites = "".join(f"[[P{q}]](#src-P{q})" for q in passages)
                     lines.append(f"{n}. **{p.text}** {cites}".rstrip())
                 lines.append("")
         lines += [f"- ✎ {c}" for c in self.pending]

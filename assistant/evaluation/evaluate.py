@@ -22,6 +22,7 @@ from ..errors import InputError
 from ..index.retrieve import VARIANTS
 from ..types import Answer
 from ..writing import finish, gates
+from ..writing.specs import SPECS
 from .report import Report
 
 DEPTH = 10
@@ -242,7 +243,8 @@ def score(assistant: Assistant, item: GoldItem, answer: Answer, s: GenerationSco
 
 
 # Sections whose evidence must support the request; every other two-sided section must oppose it.
-SUPPORTING = {"for", "reason", "concession"}
+# sections whose evidence must support the request, from the modes' records (a steelman's replies too)
+SUPPORTING = {x.key for spec in SPECS.values() for x in spec.sections if x.supports} | {"reply"}
 
 
 def _score_sides(item: GoldItem, answer: Answer, s: GenerationScores) -> None:
@@ -256,7 +258,7 @@ def _score_sides(item: GoldItem, answer: Answer, s: GenerationScores) -> None:
             opp = any(_overlaps(q.doc_id, q.start, q.end, sp) for sp in item.oppose)
             if sup != opp:  # evidence the gold set places on exactly one side
                 s.stance_checked += 1
-                s.stance_correct += (section in SUPPORTING | {"reply"}) == sup
+                s.stance_correct += (section in SUPPORTING) == sup
     if answer.mode == "ask":
         return
     shown = [(x.doc_id, x.start, x.end) for x in answer.sentences] or \

@@ -184,7 +184,7 @@ class Store:
             raise StoreError(f"no document {doc_id} in the index")
         return replace(DocumentInfo(*row), **self.overrides(row[2]))
 
-    def overrides(self, source: str) -> dict[str, str]:
+    def overrides(self, source: str) -> dict[str, Any]:  # str values; Any: they go into replace(**...)
         """Metadata set with `assistant meta` for the document read from ``source``."""
         return dict(self._db.execute("SELECT key, value FROM document_meta WHERE source = ?", (source,)))
 

@@ -100,7 +100,7 @@ class Sampler:
 
     def allows(self, token: int) -> bool:
         """Whether the grammar, in its current state, accepts ``token`` next."""
-        self._one.id, self._one.logit, self._one.p = token, 1.0, 0.0
+        self._one.id, self._one.logit, self._one.p = token, 1.0, 0.0  # type: ignore[assignment]  # ctypes field
         self._one_array.size, self._one_array.selected, self._one_array.sorted = 1, -1, False
         self._lc.llama_sampler_apply(self.grammar, ctypes.byref(self._one_array))
         return not math.isinf(self._one.logit)

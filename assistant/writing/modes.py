@@ -111,11 +111,16 @@ def _prose(ctx: Context, text: object) -> str:
 # -- argument steps --------------------------------------------------------------
 
 
-def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUMENTS) -> Step:
-    """Arguments on one side: evidence groups chosen by code, words by the model."""
+def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUMENTS, least: int = 1) -> Step:
+    """Arguments on one side: evidence groups chosen by code, words by the model.
+
+    ``least``: labelled sentences the side needs before the model writes it (a brief's thin side is
+    not written only to be dropped by ``thin_sides``).
+    """
 
     def schema(ctx: Context) -> dict[str, Any] | None:
-        found = groups(ctx, side, n)
+        labelled = sum(1 for st in ctx.stances.values() if st.label == side)
+        found = groups(ctx, side, n) if labelled >= least else []
         ctx.plans.groups[name] = found
         return schemas.arguments([[s.sid for s in g] for g in found]) if found else None
 
@@ -388,8 +393,8 @@ MODES: dict[str, Mode] = {
     "ask": Mode("ask", (ASK,)),
     "brief": Mode("brief", (
         STANCE,
-        side_step("for", "support", "for", "Writing the arguments FOR"),
-        side_step("against", "oppose", "against", "Writing the arguments AGAINST"),
+        side_step("for", "support", "for", "Writing the arguments FOR", least=THIN),
+        side_step("against", "oppose", "against", "Writing the arguments AGAINST", least=THIN),
         frame_step("brief", _parse_brief_frame, 260, "Framing the clash"),
         THIN_SIDES,
     )),
