@@ -18,7 +18,7 @@ libraries"). Here nothing depends on the other sentences:
    opposite swap: the stance), ``S`` = their sum (what does not: topic and
    relevance), each centred on the row's mean logit.
 3. A linear classifier over ``[D, S]`` gives P(supports the motion),
-   P(opposes it), P(neither), fitted once on the 24 *train* topics of IBM's
+   P(opposes it), P(neither), fitted once on 16 of the 24 *train* topics of IBM's
    ArgKP (``eval/fit_stance_probe.py``; weights in
    ``assistant/data/stance_probe.npz``, CDLA-Sharing 1.0 data, figures in
    docs/evaluation.md). A side is kept only when its probability reaches
