@@ -102,3 +102,21 @@ def _mean_margin_gap(a: list[dict[str, float]], b: list[dict[str, float]]) -> fl
         return row[" support"] - row[" oppose"]
 
     return sum(abs(margin(x) - margin(y)) for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def test_a_long_prefix_survives_a_short_prompt_in_between_and_generates_the_same(tiny: LlamaGenerator) -> None:
+    """kv_stash: the sources block is not read again after the stance step's own prompt, and nothing changes."""
+    long = [{"role": "system", "content": "You write debate cards."},
+            {"role": "user", "content": " ".join(SENTENCES * 12) + "\nWrite one line about S1."}]
+    other = [{"role": "system", "content": "Label stance."}, {"role": "user", "content": "Short."}]
+    fresh = LlamaGenerator(tiny.path, name=tiny.name, n_ctx=2048, threads=2)
+    first = fresh.generate(long, max_tokens=12, temperature=0.0)
+    assert first.prompt_tokens > 300 and first.cached_tokens == 0
+    fresh.label_logprobs(other, TAILS[:3], LABELS)  # a short prompt of its own in between
+    again = fresh.generate(long, max_tokens=12, temperature=0.0)
+    assert again.cached_tokens >= first.prompt_tokens - 2, again  # read from the stash, not again
+    assert again.text == first.text
+    fresh.generate(other, max_tokens=4, temperature=0.0)
+    third = fresh.generate(long[:1] + [{"role": "user", "content": long[1]["content"] + " Be brief."}],
+                           max_tokens=12, temperature=0.0)
+    assert third.cached_tokens > 300  # a longer prompt with the stashed start reuses it too

@@ -25,11 +25,14 @@ from typing import Any
 
 from ..errors import ModelError
 from .base import Generation, OnToken
+from .kv_stash import Stash, common_prefix
 from .llama_params import llama_defaults, model_params
 
 # Label tails scored together in one llama_decode, each on its own sequence sharing the prompt's
 # cells (see label_logprobs); the context is made with this many sequences beside the prompt's.
 PARALLEL_TAILS = 16
+STASH_SEQ = 1 + PARALLEL_TAILS  # the sequence that keeps a long prefix across a short prompt (kv_stash.py)
+STASH_ROOM = 1024  # cells left free beside a prompt and the stash (a reply, a batch of tails)
 
 
 def physical_cores() -> int:
@@ -79,6 +82,7 @@ class LlamaGenerator:
         self._llm: Any = None
         self._label_batch: Any = None
         self._template: Any = None
+        self._stash = Stash(STASH_SEQ)
 
     @property
     def llm(self) -> Any:
@@ -90,7 +94,7 @@ class LlamaGenerator:
                 # its own, and with mmap the file's pages stay resident too (the 1.5B model:
                 # 1.86 GB RSS with mmap, 1.27 GB without; the kernels use the same repacked copy).
                 # A unified KV cache with spare sequences lets label tails share the prompt's cells.
-                with llama_defaults("llama_context_default_params", {"n_seq_max": 1 + PARALLEL_TAILS,
+                with llama_defaults("llama_context_default_params", {"n_seq_max": 2 + PARALLEL_TAILS,
                                                                  "kv_unified": True}), model_params():
                     self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
                                       n_threads_batch=self.threads, n_batch=512, seed=self.seed,
@@ -113,7 +117,7 @@ class LlamaGenerator:
     def cached_tokens(self, messages: list[dict[str, str]]) -> int:
         """How many leading tokens of the prompt for ``messages`` are already in the KV cache."""
         with self._lock:
-            return _common_prefix(self._cached(), self.prompt_tokens(messages))
+            return common_prefix(self._cached(), self.prompt_tokens(messages))
 
     def warm(self, messages: list[dict[str, str]]) -> int:
         """Evaluate the prompt prefix every conversation starting with ``messages`` shares.
@@ -123,7 +127,7 @@ class LlamaGenerator:
         """
         a = self.prompt_tokens([*messages, {"role": "user", "content": "A"}])
         b = self.prompt_tokens([*messages, {"role": "user", "content": "B"}])
-        prefix = a[: _common_prefix(a, b)]
+        prefix = a[: common_prefix(a, b)]
         with self._lock:
             return self._prefill(prefix, need_logits=False)
 
@@ -250,6 +254,8 @@ class LlamaGenerator:
         if self._label_batch is None:
             self._label_batch = LlamaBatch(n_tokens=llm.n_batch, embd=0, n_seq_max=1, verbose=False)
         batch = self._label_batch.batch
+        if base + len(self._stash.tokens) + budget > self.n_ctx:
+            self._stash.clear(llm)  # the batch needs the stashed cells
         mem = llama_cpp.llama_get_memory(llm.ctx)
         llama_cpp.llama_memory_seq_rm(mem, 0, base, -1)  # cells of a longer earlier prompt, if any
         out: list[Any] = []
@@ -292,7 +298,14 @@ class LlamaGenerator:
         its logits (which the cache does not keep) are there to sample from.
         """
         llm = self.llm
-        keep = _common_prefix(self._cached(), tokens)
+        cached = self._cached()
+        keep = common_prefix(cached, tokens)
+        stashed = len(self._stash.tokens) - common_prefix(self._stash.tokens, tokens)  # cells not shared
+        if len(tokens) + stashed + STASH_ROOM > self.n_ctx:
+            self._stash.clear(llm)  # no room for both: the cache is one sequence again
+        else:
+            self._stash.save(llm, cached, keep)
+            keep = self._stash.restore(llm, tokens, keep)
         if need_logits:
             keep = min(keep, len(tokens) - 1)
         llm.n_tokens = keep  # eval() first drops everything cached after n_tokens
@@ -330,16 +343,6 @@ def _groups(lengths: list[int], budget: int, width: int) -> list[list[int]]:
             groups.append([i])
             used = n
     return groups
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    """Length of the longest common prefix: ``[1, 2, 3], [1, 2, 4] -> 2``."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def _chat_formatter(llm: Any) -> Any:
