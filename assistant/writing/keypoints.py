@@ -1,0 +1,294 @@
+"""Key point analysis: a few short statements that sum up one side's texts, each with its prevalence.
+
+``summarise`` takes the texts of one side (a library's sentences, or crowd
+arguments), draws key point candidates FROM them (``candidates``: short,
+well-formed sentences or clauses of at most 12 words, not questions, not
+fragments, not restatements of the topic, near-duplicates merged), picks
+greedily the distinct candidates that cover the most texts not yet covered,
+then matches every text to its best key point (``match``) and counts
+prevalence: matched texts, distinct documents, share of the side. A text
+whose best score is below the threshold is unmatched, never forced.
+
+Scores live in a "topic-free" space: every vector loses its component along
+the topic (the motion's embedding, or the texts' mean when no topic is
+given), because all texts of a debate share the topic and plain cosines
+mostly measure that. A match score is that cosine plus its softmax over the
+key points (``TEMPERATURE``): a text is scored against the alternatives, not
+in a vacuum. The numbers below were chosen on ArgKP train (``eval/kpa_tune.py``)
+and are reported on dev (``assistant eval kpa``, ``evaluation/kpa_eval.py``).
+
+Not handled: rewording a key point (a later step may pass the chosen clause
+and its texts to a model; the clause stays the verified fallback), negation
+(an embedding puts "X is safe" near "X is not safe": the caller separates the
+sides), texts that are not English (the clause rules are), and stance: the
+caller gives one side's texts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .gates import restates
+
+Embed = Callable[[list[str]], list[list[float]]]
+
+MAX_WORDS = 12
+MIN_WORDS = 3
+# Chosen on ArgKP *train* (eval/kpa_tune.py, eval/results/kpa_tune_train.json; docs/evaluation.md):
+TEMPERATURE = 0.1  # softmax over key points: best track 1 mAP of 0.02-1.0 (0.05 and 0.2 within 0.01)
+MATCH_MIN = 0.85  # match score (topic-free cosine + softmax) under which a text is unmatched: best argument accuracy
+SUPPORT_MIN = 0.55  # topic-free cosine at which a candidate counts as covering a text
+DUPLICATE_MIN = 0.7  # topic-free cosine at which two candidates say the same thing
+MIN_COVER = 3  # a key point must cover at least this many texts not covered by earlier ones
+K_MAX = 6  # key points per side at most; the product passes the request's k (default 6, Settings.k)
+
+# A sentence ends at . ! ? before a space (crowd arguments often go on in lower case), or at a new line;
+# "3.5%" stays whole.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# Where a main clause ends and a reason or an aside begins; the reason's connective goes with the break.
+_CLAUSE_BREAK = re.compile(r"\s*[;:()\u2013\u2014]\s*|\s+-\s+|,?\s+(?:because|since|as|so that|so|therefore|thus|"
+                           r"but|although|though|while|whereas|otherwise)\s+|,?\s+(?=(?:which|who|meaning)\s)", re.I)
+# A clause that starts with one of these leans on another one (or is a question or a fragment).
+_LEADING = frozenset("and but or so because since as which that who whom whose if when while although though whereas "
+                     "also then thus therefore meaning otherwise however e.g i.e etc of to for in on at by with from "
+                     "about into this these those they them he she his her such what why how".split())
+_WORD = re.compile(r"[A-Za-z0-9']+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A statement drawn from ``texts[source]``; ``support``: the texts it covers, best first."""
+
+    text: str
+    source: int
+    support: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Matching:
+    """Each text's best key point and score; ``best[i]`` is -1 when there are no key points."""
+
+    best: tuple[int, ...]
+    scores: tuple[float, ...]
+    threshold: float
+
+    def assigned(self, i: int) -> int | None:
+        """The key point text ``i`` is matched to, or None (unmatched)."""
+        return self.best[i] if self.best[i] >= 0 and self.scores[i] >= self.threshold else None
+
+    @property
+    def unmatched(self) -> tuple[int, ...]:
+        return tuple(i for i in range(len(self.best)) if self.assigned(i) is None)
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    """One key point and its prevalence: the texts matched to it, their documents, their share of the side."""
+
+    text: str
+    side: str
+    sentences: tuple[int, ...]
+    documents: int
+    share: float
+    source: int  # the text the statement was taken from
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One side's key points, most prevalent first, and the texts that match none of them."""
+
+    side: str
+    key_points: tuple[KeyPoint, ...]
+    unmatched: tuple[int, ...]
+    total: int
+
+
+def clauses(text: str, max_words: int = MAX_WORDS) -> list[str]:
+    """The statements a text offers as key points: short sentences, and clauses of any sentence.
+
+    >>> clauses("Homeschooling should be banned because children need friends. Why not?")
+    ['Homeschooling should be banned because children need friends', 'Homeschooling should be banned', \
+'Children need friends']
+    >>> clauses("This is bad.")
+    []
+    """
+    out: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        if not sentence.strip() or sentence.rstrip().endswith("?"):
+            continue
+        parts = [sentence] if len(_WORD.findall(sentence)) <= max_words else []
+        pieces = [p for p in _CLAUSE_BREAK.split(sentence) if p and p.strip()]
+        parts += pieces if len(pieces) > 1 else []
+        for part in parts:
+            clean = _tidy(part)
+            if clean and _well_formed(clean, max_words) and clean not in out:
+                out.append(clean)
+    return out
+
+
+def _tidy(part: str) -> str:
+    """Stray quotes, bullets and end punctuation off; first letter upper case."""
+    clean = part.strip().strip("`'\"*•-–— ").rstrip(".,;:!").strip()
+    return clean[:1].upper() + clean[1:]
+
+
+def _well_formed(clause: str, max_words: int) -> bool:
+    """Enough words, and no leading connective, preposition, bare pronoun or question word."""
+    tokens = _WORD.findall(clause.lower())
+    return MIN_WORDS <= len(tokens) <= max_words and tokens[0] not in _LEADING
+
+
+def candidates(texts: Sequence[str], embed: Embed, *, topic: str | None = None, max_words: int = MAX_WORDS,
+               support_min: float = SUPPORT_MIN, duplicate_min: float = DUPLICATE_MIN) -> list[Candidate]:
+    """Key point candidates drawn from ``texts``, most central first, near-duplicates and topic restatements out."""
+    return _Space.build(texts, embed, topic).candidates(max_words, support_min, duplicate_min)
+
+
+def match(texts: Sequence[str], key_points: Sequence[str], embed: Embed, *, topic: str | None = None,
+          threshold: float = MATCH_MIN, temperature: float = TEMPERATURE) -> Matching:
+    """Each text's best key point and its score; under ``threshold`` the text is unmatched."""
+    space = _Space.build(texts, embed, topic)
+    return space.match(space.vectors(key_points), threshold, temperature)
+
+
+def summarise(texts: Sequence[str], doc_ids: Sequence[str], side: str, embed: Embed, *, topic: str | None = None,
+              k_max: int = K_MAX, min_cover: int = MIN_COVER, threshold: float = MATCH_MIN,
+              support_min: float = SUPPORT_MIN, duplicate_min: float = DUPLICATE_MIN,
+              temperature: float = TEMPERATURE) -> Summary:
+    """Key points of one side's texts with their prevalence, most prevalent first.
+
+    ``doc_ids[i]`` is the document of ``texts[i]`` (prevalence counts documents too).
+    """
+    if len(doc_ids) != len(texts):
+        raise ValueError("summarise needs one document id per text")
+    if not texts:
+        return Summary(side, (), (), 0)
+    space = _Space.build(texts, embed, topic)
+    chosen = select(space.candidates(MAX_WORDS, support_min, duplicate_min), k_max, min_cover)
+    matching = space.match(space.vectors([c.text for c in chosen]), threshold, temperature)
+    return prevalence(chosen, matching, doc_ids, side)
+
+
+def select(cands: Sequence[Candidate], k_max: int, min_cover: int) -> list[Candidate]:
+    """Greedy cover: each pick covers the most texts no earlier pick covers; stop under ``min_cover``.
+
+    >>> c = [Candidate("a", 0, (0, 1, 2)), Candidate("b", 3, (1, 2)), Candidate("c", 4, (4, 5))]
+    >>> [x.text for x in select(c, 5, 2)]
+    ['a', 'c']
+    """
+    chosen: list[Candidate] = []
+    covered: set[int] = set()
+    left = list(cands)
+    while left and len(chosen) < k_max:
+        gains = [len(set(c.support) - covered) for c in left]
+        best = max(range(len(left)), key=lambda i: gains[i])  # first of equals: the more central one
+        if gains[best] < min_cover:
+            break
+        chosen.append(left.pop(best))
+        covered |= set(chosen[-1].support)
+    return chosen
+
+
+def prevalence(chosen: Sequence[Candidate], matching: Matching, doc_ids: Sequence[str], side: str) -> Summary:
+    """Count each key point's texts and documents; order by texts, then documents; empty key points dropped."""
+    members: dict[int, list[int]] = {}
+    for i in range(len(doc_ids)):
+        k = matching.assigned(i)
+        if k is not None:
+            members.setdefault(k, []).append(i)
+    total = len(doc_ids)
+    points = [KeyPoint(c.text, side, tuple(members[k]), len({doc_ids[i] for i in members[k]}),
+                       round(len(members[k]) / total, 4), c.source)
+              for k, c in enumerate(chosen) if members.get(k)]
+    points.sort(key=lambda p: (-len(p.sentences), -p.documents))
+    return Summary(side, tuple(points), matching.unmatched, total)
+
+
+class _Space:
+    """The texts' vectors with the topic direction removed, and the scores computed there."""
+
+    def __init__(self, texts: Sequence[str], embed: Embed, raw: Any, topic: str | None, topic_vec: Any) -> None:
+        import numpy as np
+
+        direction = topic_vec if topic_vec is not None else raw.mean(axis=0) if len(raw) else np.zeros(1)
+        self.direction = direction / max(float(np.linalg.norm(direction)), 1e-9)
+        self.texts, self.embed, self.topic, self.topic_vec = list(texts), embed, topic, topic_vec
+        self.text_vecs = self.project(raw)
+
+    @classmethod
+    def build(cls, texts: Sequence[str], embed: Embed, topic: str | None) -> _Space:
+        raw = _array(embed(list(texts)) if texts else [])
+        return cls(texts, embed, raw, topic, _array(embed([topic]))[0] if topic else None)
+
+    def project(self, m: Any) -> Any:
+        """Each row without its component along the topic, unit length again."""
+        import numpy as np
+
+        if len(m) == 0:
+            return m
+        out = m - np.outer(m @ self.direction, self.direction)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+    def vectors(self, texts: Sequence[str]) -> Any:
+        return self.project(_array(self.embed(list(texts)) if texts else []))
+
+    def match(self, kp_vecs: Any, threshold: float, temperature: float) -> Matching:
+        import numpy as np
+
+        if len(kp_vecs) == 0 or not self.texts:
+            return Matching((-1,) * len(self.texts), (0.0,) * len(self.texts), threshold)
+        scores = match_scores(self.text_vecs @ kp_vecs.T, temperature)
+        best = scores.argmax(axis=1)
+        return Matching(tuple(int(b) for b in best), tuple(float(s) for s in scores[np.arange(len(best)), best]),
+                        threshold)
+
+    def candidates(self, max_words: int, support_min: float, duplicate_min: float) -> list[Candidate]:
+        import numpy as np
+
+        drawn: dict[str, int] = {}
+        for i, text in enumerate(self.texts):
+            for clause in clauses(text, max_words):
+                drawn.setdefault(clause, i)
+        statements = list(drawn)
+        raw = _array(self.embed(statements) if statements else [])
+        if self.topic and len(raw):  # "homeschooling should be banned" is the motion, not a point about it
+            keep = [not restates(s, self.topic, float(v @ self.topic_vec))
+                    for s, v in zip(statements, raw, strict=True)]
+            statements, raw = [s for s, k in zip(statements, keep, strict=True) if k], raw[np.array(keep)]
+        if not statements:
+            return []
+        vecs = self.project(raw)
+        sims = vecs @ self.text_vecs.T
+        cover = [np.flatnonzero(row >= support_min) for row in sims]
+        order = sorted(range(len(statements)), key=lambda j: (-len(cover[j]), -float(sims[j].mean())))
+        kept: list[int] = []
+        for j in order:
+            if all(float(vecs[j] @ vecs[k]) < duplicate_min for k in kept):
+                kept.append(j)
+        return [Candidate(statements[j], drawn[statements[j]],
+                          tuple(int(i) for i in cover[j][np.argsort(-sims[j][cover[j]], kind="stable")]))
+                for j in kept]
+
+
+def _array(vectors: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1) if len(vectors) else np.zeros((0, 0))
+
+
+def match_scores(cosines: Any, temperature: float = TEMPERATURE) -> Any:
+    """Topic-free cosine plus its softmax over the key points (rows: texts, columns: key points).
+
+    >>> import numpy as np
+    >>> s = match_scores(np.array([[0.5, 0.5], [0.9, 0.1]]))
+    >>> [round(float(x), 3) for x in s[0]], round(float(s[1, 0]), 3)
+    ([1.0, 1.0], 1.9)
+    """
+    import numpy as np
+
+    z = (cosines - cosines.max(axis=1, keepdims=True)) / temperature
+    e = np.exp(z)
+    return cosines + e / e.sum(axis=1, keepdims=True)
