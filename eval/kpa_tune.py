@@ -4,12 +4,13 @@
 
 Embedder only (a few minutes on 2 cores). Three sweeps, each given the winners of the ones before:
 
-1. ``TEMPERATURE`` of the softmax over key points: track 1 mAP (strict and relaxed, both revisions of
-   the shared task's script, ``evaluation/kpa_metric.py``) of ``keypoints.match`` against the gold key
-   points, beside the plain embedding cosine; chosen by the mean of the four figures;
-2. ``MATCH_MIN``: the score under which an argument is unmatched, the one with the best argument accuracy
-   (matched to a key point labelled 1, or unmatched when none is);
-3. generation (``SUPPORT_MIN``, ``DUPLICATE_MIN``, ``MIN_COVER``): coverage of the gold key points by the
+1. ``TEMPERATURE`` of the softmax over key points: track 1 mAP (strict and relaxed, both revisions of the
+   shared task's script, ``evaluation/kpa_metric.py``) of ``keypoints.match`` against the gold key points;
+   chosen by the sum of the four figures, without the "no key point" column;
+2. ``NULL_Z`` (where "no key point" competes in the softmax) and ``MATCH_MIN`` (the score under which an
+   argument is unmatched): the pair with the best argument accuracy (matched to a key point labelled 1, or
+   unmatched when none is); mAP for every ``NULL_Z`` is recorded too;
+3. generation (``SUPPORT_MIN``, ``SUPPORT_Z``, ``DUPLICATE_MIN``, ``MIN_COVER``): coverage of the gold key points by the
    labels (``kpa_eval.GenerationTally``), ties broken by the prevalence Spearman.
 
 The results keep figures only, never ArgKP text (CDLA-Sharing 1.0, see its readme).
@@ -33,9 +34,11 @@ from assistant.index.embed import load_embedder  # noqa: E402
 from assistant.writing import keypoints  # noqa: E402
 
 TEMPERATURES = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 1e6)  # 1e6: the topic-free cosine alone (softmax flat)
-SUPPORT = (0.5, 0.55, 0.6, 0.65, 0.7)
-DUPLICATE = (0.7, 0.8, 0.9)
-COVER = (2, 3, 5)
+NULLS = (None, 0.0, 0.5, 1.0, 1.5, 2.0)  # NULL_Z; None: no "no key point" column in the softmax
+SUPPORT = (0.5, 0.55, 0.6)  # SUPPORT_MIN
+SUPPORT_Z = (None, 1.5, 2.0, 2.5)  # None: the absolute SUPPORT_MIN alone
+DUPLICATE = (0.7, 0.8)
+COVER = (2, 3)
 
 
 def groups(data: argkp.Split) -> list[tuple[str, int, str, list[argkp.Argument], list[argkp.KeyPoint]]]:
@@ -48,25 +51,28 @@ def groups(data: argkp.Split) -> list[tuple[str, int, str, list[argkp.Argument],
     return out
 
 
-def sweep_temperature(data: argkp.Split, embed: keypoints.Embed) -> dict[str, dict[str, float]]:
+def sweep_matching(data: argkp.Split, embed: keypoints.Embed) -> dict[str, dict[str, float]]:
+    """Track 1 mAP per (temperature, null_z)."""
     rows = {}
-    for t in TEMPERATURES:
+    for t, null in itertools.product(TEMPERATURES, NULLS):
         preds: dict[str, dict[str, float]] = {}
         for topic, _, _, args, kps in groups(data):
             if args and kps:
-                m = keypoints.match([a.text for a in args], [k.text for k in kps], embed, topic=topic, temperature=t)
+                m = keypoints.match([a.text for a in args], [k.text for k in kps], embed, topic=topic, temperature=t,
+                                    null_z=null)
                 preds.update({a.arg_id: {kps[m.best[i]].kp_id: m.scores[i]} for i, a in enumerate(args)})
-        rows[str(t)] = track1_map(preds, data)
-        print(f"temperature {t}: {rows[str(t)]}", file=sys.stderr, flush=True)
+        rows[f"temperature {t}, null_z {null}"] = track1_map(preds, data)
+        print(f"temperature {t}, null_z {null}: {rows[f'temperature {t}, null_z {null}']}", file=sys.stderr, flush=True)
     return rows
 
 
-def threshold(data: argkp.Split, embed: keypoints.Embed, temperature: float) -> dict[str, float]:
+def threshold(data: argkp.Split, embed: keypoints.Embed, temperature: float, null: float | None
+              ) -> dict[str, float]:
     decisions = []
     for topic, _, _, args, kps in groups(data):
         if args and kps:
             m = keypoints.match([a.text for a in args], [k.text for k in kps], embed, topic=topic,
-                                temperature=temperature)
+                                temperature=temperature, null_z=null)
             for i, a in enumerate(args):
                 kp = kps[m.best[i]].kp_id
                 decisions.append((m.scores[i], data.labels.get((a.arg_id, kp)) == 1,
@@ -74,17 +80,17 @@ def threshold(data: argkp.Split, embed: keypoints.Embed, temperature: float) -> 
     return kpa_eval.unmatched_decision(decisions, keypoints.MATCH_MIN)
 
 
-def sweep_generation(data: argkp.Split, embed: keypoints.Embed, temperature: float, match_min: float
-                     ) -> dict[str, dict[str, float | None]]:
+def sweep_generation(data: argkp.Split, embed: keypoints.Embed, temperature: float, null: float | None,
+                     match_min: float) -> dict[str, dict[str, float | None]]:
     rows = {}
-    for support, duplicate, cover in itertools.product(SUPPORT, DUPLICATE, COVER):
+    for support, z, duplicate, cover in itertools.product(SUPPORT, SUPPORT_Z, DUPLICATE, COVER):
         tally = kpa_eval.GenerationTally()
         for topic, _, side, args, kps in groups(data):
             summary = keypoints.summarise([a.text for a in args], [a.arg_id for a in args], side, embed, topic=topic,
-                                          min_cover=cover, threshold=match_min, support_min=support,
-                                          duplicate_min=duplicate, temperature=temperature)
+                                          min_cover=cover, threshold=match_min, support_min=support, support_z=z,
+                                          duplicate_min=duplicate, temperature=temperature, null_z=null)
             tally.add(data, topic, args, kps, summary, embed)
-        key = f"support {support}, duplicate {duplicate}, cover {cover}"
+        key = f"support {support}, support_z {z}, duplicate {duplicate}, cover {cover}"
         rows[key] = tally.summary()
         print(f"{key}: {rows[key]}", file=sys.stderr, flush=True)
     return rows
@@ -100,16 +106,22 @@ def main() -> None:
     s = Settings.load()  # the product's embedder, as `assistant eval kpa` gets it
     embedder = load_embedder(s.embedder, batch_size=s.embed_batch, backend=s.embed_backend, cache_dir=s.cache_dir)
     embed = kpa_eval._memo(embedder.embed)
-    temps = sweep_temperature(data, embed)
-    best_t = max(TEMPERATURES, key=lambda t: sum(temps[str(t)].values()))
-    decision = threshold(data, embed, best_t)
-    gen = sweep_generation(data, embed, best_t, decision["best_threshold_here"])
+    matching = sweep_matching(data, embed)
+    best_t = max(TEMPERATURES, key=lambda t: sum(matching[f"temperature {t}, null_z None"].values()))
+    decisions = {str(null): threshold(data, embed, best_t, null) for null in NULLS}
+    # Without the "no key point" column a side with one key point matches every sentence (seen on the seeds
+    # library): None is measured and reported, not chosen. The column is chosen for the decision it serves.
+    best_null = max((n for n in NULLS if n is not None), key=lambda n: decisions[str(n)]["best_accuracy_here"])
+    decision = decisions[str(best_null)]
+    gen = sweep_generation(data, embed, best_t, best_null, decision["best_threshold_here"])
     best_g = max(gen, key=lambda k: (gen[k]["coverage_labels"] or 0, gen[k]["spearman"] or -1))
-    result = {"split": "train", "embedder": embedder.identity, "temperature": temps, "chosen_temperature": best_t,
-              "unmatched_decision": decision, "generation": gen, "chosen_generation": best_g,
+    result = {"split": "train", "embedder": embedder.identity, "matching": matching,
+              "chosen_matching": {"temperature": best_t, "null_z": best_null},
+              "unmatched_decisions": decisions, "unmatched_decision": decision, "generation": gen,
+              "chosen_generation": best_g,
               "k_max": keypoints.K_MAX, "seconds": round(time.perf_counter() - started, 1)}
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: result[k] for k in ("chosen_temperature", "unmatched_decision", "chosen_generation")}))
+    print(json.dumps({k: result[k] for k in ("chosen_matching", "unmatched_decision", "chosen_generation")}))
 
 
 if __name__ == "__main__":

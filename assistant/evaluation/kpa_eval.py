@@ -4,7 +4,8 @@
 against the gold key points of that side by two methods in the same run:
 ``embedding cosine`` (the plain baseline: cosine of the two embeddings) and
 ``key point matching`` (the overview's ``keypoints.match``: topic-free cosine
-plus its softmax over the key points). Scored by ``kpa_metric.track1_map``
+plus its softmax over the key points and "no key point"), and the same without
+the "no key point" column (it costs some mAP; docs/evaluation.md). Scored by ``kpa_metric.track1_map``
 (both revisions of the shared task's script). Also the product's unmatched
 decision at ``keypoints.MATCH_MIN``: share matched, precision of the matched,
 and the threshold that would maximise argument accuracy on the split at hand
@@ -46,6 +47,7 @@ LEADERBOARD = (
     ("Matching the Statements (Phan et al. 2021), 4th place", 0.8956, 0.9632),
     ("Enigma (Kapadnis et al. 2021), 5th place", 0.872, 0.966),
 )
+NO_NULL = "key point matching without the no-key-point column"
 Predictions = dict[str, dict[str, dict[str, float]]]  # method -> arg_id -> kp_id -> score
 Decision = tuple[float, bool, bool]  # (product score, its key point labelled 1, some key point labelled 1)
 
@@ -84,7 +86,7 @@ def run_eval(assistant: Any, folder: Path, *, split: str = "dev", report: Report
     report.data.update({"split": split, "topics": [topic_id(data.arguments[t]) for t in data.topics],
                         "embedder": embedder.identity, "constants": constants(), "matching": {},
                         "generation": {}, "groups": []})
-    preds: Predictions = {"embedding cosine": {}, "key point matching": {}}
+    preds: Predictions = {"embedding cosine": {}, "key point matching": {}, NO_NULL: {}}
     decisions: list[Decision] = []
     tally = GenerationTally()
     groups = [(t, stance, side) for t in data.topics for stance, side in SIDES]
@@ -112,6 +114,8 @@ def score_group(data: argkp.Split, topic: str, args: Sequence[argkp.Argument], k
     for a, row in zip(args, cos, strict=True):
         best = int(row.argmax())
         preds["embedding cosine"][a.arg_id] = {kps[best].kp_id: float(row[best])}
+    plain = keypoints.match(texts, kp_texts, embed, topic=topic, null_z=None)
+    preds[NO_NULL].update({a.arg_id: {kps[plain.best[i]].kp_id: plain.scores[i]} for i, a in enumerate(args)})
     matching = keypoints.match(texts, kp_texts, embed, topic=topic)
     for i, a in enumerate(args):
         kp = kps[matching.best[i]].kp_id
@@ -210,7 +214,8 @@ def covered_by_matching(summary: keypoints.Summary, kps: Sequence[argkp.KeyPoint
 
 
 def constants() -> dict[str, float]:
-    names = ("MAX_WORDS", "TEMPERATURE", "MATCH_MIN", "SUPPORT_MIN", "DUPLICATE_MIN", "MIN_COVER", "K_MAX")
+    names = ("MAX_WORDS", "TEMPERATURE", "NULL_Z", "MATCH_MIN", "SUPPORT_MIN", "SUPPORT_Z", "DUPLICATE_MIN",
+             "MIN_COVER", "K_MAX")
     return {n.lower(): getattr(keypoints, n) for n in names}
 
 
