@@ -214,7 +214,7 @@ def covered_by_matching(summary: keypoints.Summary, kps: Sequence[argkp.KeyPoint
 
 
 def constants() -> dict[str, float]:
-    names = ("MAX_WORDS", "TEMPERATURE", "NULL_Z", "MATCH_MIN", "SUPPORT_MIN", "SUPPORT_Z", "DUPLICATE_MIN",
+    names = ("MAX_WORDS", "TEMPERATURE", "NULL_Z", "MATCH_MIN", "SUPPORT_MIN", "SUPPORT_NN", "DUPLICATE_MIN",
              "MIN_COVER", "K_MAX")
     return {n.lower(): getattr(keypoints, n) for n in names}
 

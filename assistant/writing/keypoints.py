@@ -43,8 +43,8 @@ NULL_Z = 0.0  # "no key point" competes in the softmax at the mean text-key poin
 # it costs 0.02 mAP on train, and without it a side with one key point matched every one of its sentences
 MATCH_MIN = 0.80  # match score (topic-free cosine + softmax) under which a text is unmatched: best argument accuracy
 SUPPORT_MIN = 0.55  # topic-free cosine at which a candidate covers a text ...
-SUPPORT_Z = 2.5  # ... or lower: this many deviations above the side's mean (ties the plain 0.55 on train; a
-# library's sentences are more varied than crowd arguments, and there 0.55 let no clause cover three of them)
+SUPPORT_NN = 0.9  # ... or lower: this share of the side's median nearest-neighbour cosine. A library's sentences
+# are worded more variously than crowd arguments: there 0.55 let no clause cover three sentences of one point
 DUPLICATE_MIN = 0.7  # topic-free cosine at which two candidates say the same thing
 MIN_COVER = 3  # a key point must cover at least this many texts not covered by earlier ones
 K_MAX = 6  # key points per side at most; the product passes the request's k (default 6, Settings.k)
@@ -158,10 +158,10 @@ def _well_formed(clause: str, max_words: int) -> bool:
 
 
 def candidates(texts: Sequence[str], embed: Embed, *, topic: str | None = None, max_words: int = MAX_WORDS,
-               support_min: float = SUPPORT_MIN, support_z: float | None = SUPPORT_Z,
+               support_min: float = SUPPORT_MIN, support_nn: float | None = SUPPORT_NN,
                duplicate_min: float = DUPLICATE_MIN) -> list[Candidate]:
     """Key point candidates drawn from ``texts``, most central first, near-duplicates and topic restatements out."""
-    return _Space.build(texts, embed, topic).candidates(max_words, support_min, support_z, duplicate_min)
+    return _Space.build(texts, embed, topic).candidates(max_words, support_min, support_nn, duplicate_min)
 
 
 def match(texts: Sequence[str], key_points: Sequence[str], embed: Embed, *, topic: str | None = None,
@@ -173,7 +173,7 @@ def match(texts: Sequence[str], key_points: Sequence[str], embed: Embed, *, topi
 
 def summarise(texts: Sequence[str], doc_ids: Sequence[str], side: str, embed: Embed, *, topic: str | None = None,
               k_max: int = K_MAX, min_cover: int = MIN_COVER, threshold: float = MATCH_MIN,
-              support_min: float = SUPPORT_MIN, support_z: float | None = SUPPORT_Z,
+              support_min: float = SUPPORT_MIN, support_nn: float | None = SUPPORT_NN,
               duplicate_min: float = DUPLICATE_MIN, temperature: float = TEMPERATURE,
               null_z: float | None = NULL_Z) -> Summary:
     """Key points of one side's texts with their prevalence, most prevalent first.
@@ -185,7 +185,7 @@ def summarise(texts: Sequence[str], doc_ids: Sequence[str], side: str, embed: Em
     if not texts:
         return Summary(side, (), (), 0)
     space = _Space.build(texts, embed, topic)
-    chosen = select(space.candidates(MAX_WORDS, support_min, support_z, duplicate_min), k_max, min_cover)
+    chosen = select(space.candidates(MAX_WORDS, support_min, support_nn, duplicate_min), k_max, min_cover)
     matching = space.match(space.vectors([c.text for c in chosen]), threshold, temperature, null_z)
     return prevalence(chosen, matching, doc_ids, side)
 
@@ -250,6 +250,16 @@ class _Space:
         out = m - np.outer(m @ self.direction, self.direction)
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
+    def neighbour(self) -> float:
+        """The median, over texts, of each one's cosine to its nearest other text (1.0 under two texts)."""
+        import numpy as np
+
+        if len(self.text_vecs) < 2:
+            return 1.0
+        sims = self.text_vecs @ self.text_vecs.T
+        np.fill_diagonal(sims, -1.0)
+        return float(np.median(sims.max(axis=1)))
+
     def vectors(self, texts: Sequence[str]) -> Any:
         return self.project(_array(self.embed(list(texts)) if texts else []))
 
@@ -264,7 +274,7 @@ class _Space:
         return Matching(tuple(int(b) for b in best), tuple(float(s) for s in scores[np.arange(len(best)), best]),
                         threshold)
 
-    def candidates(self, max_words: int, support_min: float, support_z: float | None,
+    def candidates(self, max_words: int, support_min: float, support_nn: float | None,
                    duplicate_min: float) -> list[Candidate]:
         import numpy as np
 
@@ -282,7 +292,7 @@ class _Space:
             return []
         vecs = self.project(raw)
         sims = vecs @ self.text_vecs.T
-        floor = support_min if support_z is None else min(support_min, above(sims, support_z))
+        floor = support_min if support_nn is None else min(support_min, support_nn * self.neighbour())
         cover = [np.flatnonzero(row >= floor) for row in sims]
         order = sorted(range(len(statements)), key=lambda j: (-len(cover[j]), -float(sims[j].mean())))
         kept: list[int] = []
