@@ -26,21 +26,19 @@ caller gives one side's texts.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .clauses import MAX_WORDS, clauses
 from .gates import restates
 
 Embed = Callable[[list[str]], list[list[float]]]
 
-MAX_WORDS = 12
-MIN_WORDS = 3
 # Chosen on ArgKP *train* (eval/kpa_tune.py, eval/results/kpa_tune_train.json; docs/evaluation.md):
 TEMPERATURE = 0.1  # softmax over key points: best track 1 mAP of 0.02-1.0 (0.05 and 0.2 within 0.01)
 NULL_Z = 0.0  # "no key point" competes in the softmax at the mean text-key point cosine (+ this many deviations);
-# it costs 0.02 mAP on train, and without it a side with one key point matched every one of its sentences
+# it costs 0.004-0.012 mAP on train, and without it a side with one key point matched every one of its sentences
 MATCH_MIN = 0.80  # match score (topic-free cosine + softmax) under which a text is unmatched: best argument accuracy
 SUPPORT_MIN = 0.55  # topic-free cosine at which a candidate covers a text ...
 SUPPORT_NN = 0.9  # ... or lower: this share of the side's median nearest-neighbour cosine. A library's sentences
@@ -48,22 +46,6 @@ SUPPORT_NN = 0.9  # ... or lower: this share of the side's median nearest-neighb
 DUPLICATE_MIN = 0.7  # topic-free cosine at which two candidates say the same thing
 MIN_COVER = 3  # a key point must cover at least this many texts not covered by earlier ones
 K_MAX = 6  # key points per side at most; the product passes the request's k (default 6, Settings.k)
-
-# A sentence ends at . ! ? before a space (crowd arguments often go on in lower case), or at a new line;
-# "3.5%" stays whole.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-# Where a main clause ends and a reason or an aside begins; the reason's connective goes with the break.
-_CLAUSE_BREAK = re.compile(r"\s*[;:()\u2013\u2014]\s*|\s+-\s+|,?\s+(?:because|since|as|so that|so|therefore|thus|"
-                           r"but|although|though|while|whereas|otherwise)\s+|,?\s+(?=(?:which|who|meaning)\s)", re.I)
-# A clause that starts with one of these leans on another one (or is a question or a fragment).
-_LEADING = frozenset("and but or so because since as which that who whom whose if when while although though whereas "
-                     "also then thus therefore meaning otherwise however e.g i.e etc of to for in on at by with from "
-                     "about into this these those they them he she his her such what why how is are was were be "
-                     "been do does did has have had can could will would should may might must".split())
-# Enumerators and discourse markers in front of a statement: dropped, the statement kept.
-_MARKER = re.compile(r"^(?:first|second|third|finally|firstly|secondly|thirdly|lastly|moreover|furthermore|indeed|"
-                     r"in fact|in short|of course|for example|for instance|in addition|additionally),\s*", re.I)
-_WORD = re.compile(r"[A-Za-z0-9']+")
 
 
 @dataclass(frozen=True)
@@ -112,49 +94,6 @@ class Summary:
     key_points: tuple[KeyPoint, ...]
     unmatched: tuple[int, ...]
     total: int
-
-
-def clauses(text: str, max_words: int = MAX_WORDS) -> list[str]:
-    """The statements a text offers as key points: short sentences, and clauses of any sentence.
-
-    >>> clauses("Homeschooling should be banned because children need friends. Why not?")
-    ['Homeschooling should be banned because children need friends', 'Homeschooling should be banned', \
-'Children need friends']
-    >>> clauses("This is bad.")
-    []
-    """
-    out: list[str] = []
-    for sentence in _SENTENCE_END.split(text):
-        if not sentence.strip() or sentence.rstrip().endswith("?"):
-            continue
-        parts = [sentence] if len(_WORD.findall(sentence)) <= max_words else []
-        pieces = [p for p in _CLAUSE_BREAK.split(sentence) if p and p.strip()]
-        parts += pieces if len(pieces) > 1 else []
-        for part in parts:
-            clean = _tidy(part)
-            if clean and _well_formed(clean, max_words) and clean not in out:
-                out.append(clean)
-    return out
-
-
-def _tidy(part: str) -> str:
-    """Stray quotes, bullets and end punctuation off; first letter upper case."""
-    clean = re.sub(r"^[^\w\"'“(]+", "", part.strip()).strip("`'\"*•-–— ").rstrip(".,;:!").strip()
-    clean = _MARKER.sub("", clean)
-    return clean[:1].upper() + clean[1:]
-
-
-def _well_formed(clause: str, max_words: int) -> bool:
-    """Enough words, no leading connective, preposition, bare pronoun or question word, not a Title Case heading.
-
-    >>> _well_formed("The Engine of the Next Industrial Revolution", 12), _well_formed("Parents are not teachers", 12)
-    (False, True)
-    """
-    words = _WORD.findall(clause)
-    capitals = sum(w[0].isupper() for w in words if w[0].isalpha() and len(w) > 3)
-    long_words = sum(1 for w in words if w[0].isalpha() and len(w) > 3)
-    heading = long_words >= 3 and capitals >= 0.75 * long_words
-    return MIN_WORDS <= len(words) <= max_words and words[0].lower() not in _LEADING and not heading
 
 
 def candidates(texts: Sequence[str], embed: Embed, *, topic: str | None = None, max_words: int = MAX_WORDS,
