@@ -128,15 +128,26 @@ class Quote:
 
 
 @dataclass(frozen=True)
+class Prevalence:
+    """How much of one side's evidence a key point carries (overview): counted in code, never by the model."""
+
+    sentences: int  # the side's sentences matched to the key point
+    documents: int  # distinct documents among them
+    share: float  # sentences / side_total
+    side_total: int  # the side's sentences, matched to a key point or not
+
+
+@dataclass(frozen=True)
 class Point:
     """A claim in an answer with the evidence it rests on."""
 
-    section: str  # answer | for | against | reason | objection | weak_point | concession
+    section: str  # answer | for | against | reason | objection | weak_point | concession | keypoint_for | ...
     text: str
     reasoning: str = ""
     quotes: tuple[Quote, ...] = ()
     reply: str = ""  # objections: the best reply
     reply_quotes: tuple[Quote, ...] = ()
+    prevalence: Prevalence | None = None  # overview key points: their matched sentences, counted
 
     @property
     def verified_quotes(self) -> tuple[Quote, ...]:
@@ -199,7 +210,7 @@ class Gates:
 
 @dataclass(frozen=True)
 class Answer:
-    """The result of ask / brief / steelman / rebut, verified.
+    """The result of ask / brief / steelman / rebut / overview, verified.
 
     Mode prose is typed: ``key_terms`` and ``clashes`` (brief), ``thesis``
     (steelman), ``assumptions`` and ``speech`` (rebut), ``gaps`` (all).

@@ -1,4 +1,4 @@
-"""Behaviour pinned: ``--json`` of ask, brief, steelman and rebut on the seeds, test model, temperature 0.
+"""Behaviour pinned: ``--json`` of ask, brief, steelman, rebut and overview on the seeds, test model, temperature 0.
 
 The four outputs were captured before the package was cut into layers (issue 21); a
 refactor that changes a passage, a claim, a gate count or a prompt's token count fails
@@ -29,12 +29,13 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.integration
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-# The README's four example requests.
+# The README's four example requests, and the overview of issue 22's motion.
 REQUESTS = {
     "ask": "What reasons does the essay give for the UK's productivity gap?",
     "brief": "Remote work makes companies more productive in the age of AI",
     "steelman": "Companies should bring staff back to the office",
     "rebut": "Working from home is not proper work",
+    "overview": "Remote work makes companies more productive",
 }
 # Timings that depend on the machine; the token counts beside them are kept (they pin the prompts).
 VOLATILE_TIMINGS = {"retrieval_ms", "ttft_ms", "tokens_per_s", "total_ms"}

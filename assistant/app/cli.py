@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         mode = spec.name
         s = sub.add_parser(mode, help=spec.help)
         s.add_argument("text", nargs="+", metavar=spec.request.upper())
-        s.add_argument("--k", type=int, metavar="N", help="passages to give the model (default 6)")
+        s.add_argument("--k", type=int, metavar="N", help=f"{spec.k_means} (default 6)")
         s.add_argument("--temperature", type=float, metavar="T", help="sampling temperature (default 0.2)")
         s.add_argument("--max-tokens", type=int, metavar="N", help="answer length cap in tokens")
         s.add_argument("--out", metavar="FILE", help="also write the answer to FILE: .md, .json, .docx (Verbatim "

@@ -17,15 +17,18 @@ from .terminal import dumps
 
 def add_eval(sub: Any) -> None:
     """The ``eval`` sub-command, added to the CLI's sub-parsers."""
-    s = sub.add_parser("eval", help="measure retrieval, generation, stance, tags, or ArguAna counter-retrieval")
-    s.add_argument("what", nargs="?", choices=["retrieval", "generation", "arguana", "stance", "tags"],
+    s = sub.add_parser("eval", help="measure retrieval, generation, stance, tags, key points, or ArguAna "
+                       "counter-retrieval")
+    s.add_argument("what", nargs="?", choices=["retrieval", "generation", "arguana", "stance", "tags", "kpa"],
                    default="retrieval",
                    help="retrieval (default): seeds gold set per variant; generation: every mode on the "
                         "gold set with the model; arguana PATH: real debates; stance PATH: the stance step on "
-                        "one-sided ArgKP requests; tags PATH: whether tags retrieve their ArgKP key point")
+                        "one-sided ArgKP requests; tags PATH: whether tags retrieve their ArgKP key point; kpa PATH: "
+                        "the overview's key point matching and generation on ArgKP (embedder only)")
     s.add_argument("path", nargs="?", metavar="PATH", help="arguana: a JSONL file in the ArguAna format; "
-                   "stance, tags: the ArgKP folder (e.g. ../shared/benchmarks/argkp)")
-    s.add_argument("--split", choices=["train", "dev"], default="dev", help="stance, tags: ArgKP split (default dev)")
+                   "stance, tags, kpa: the ArgKP folder (e.g. ../shared/benchmarks/argkp)")
+    s.add_argument("--split", choices=["train", "dev"], default="dev",
+                   help="stance, tags, kpa: ArgKP split (default dev)")
     s.add_argument("--methods", metavar="LIST", help="stance: methods side by side (default: contrast,paired)")
     s.add_argument("--topics", type=int, metavar="N", help="stance: only the first N topics of the split")
     s.add_argument("--per-topic", type=int, metavar="N", help="tags: arguments per topic (default all)")
@@ -52,7 +55,7 @@ def _eval(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate
     from ..evaluation.report import Report
 
-    if args.what in ("arguana", "stance", "tags") and not args.path:
+    if args.what in ("arguana", "stance", "tags", "kpa") and not args.path:
         what = "a JSONL file in the ArguAna format" if args.what == "arguana" else "the ArgKP folder"
         raise InputError(f"eval {args.what} needs the path of {what}")
     if args.out:  # results are saved as items finish: a bad path must fail now, not after the first item
@@ -79,6 +82,10 @@ def _eval(args: argparse.Namespace) -> int:
                 from ..evaluation.tag_eval import run_eval as run_tags
 
                 result = run_tags(a, Path(args.path), split=args.split, per_topic=args.per_topic, report=report)
+            elif args.what == "kpa":
+                from ..evaluation.kpa_eval import run_eval as run_kpa
+
+                result = run_kpa(a, Path(args.path), split=args.split, report=report)
             else:
                 log = (lambda m: print(m, file=sys.stderr, flush=True)) if sys.stderr.isatty() else None
                 gold = Path(args.gold) if args.gold else None

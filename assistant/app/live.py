@@ -13,6 +13,7 @@ from typing import Any
 
 from ..events import Draft, Event, Progress, SourcesFound, StepStarted, Token
 from ..llm.base import parse_json
+from ..output.cards import prevalence_text
 from ..output.render import sources_html
 from ..types import Answer, Passage, Point
 from ..writing.specs import SECTIONS
@@ -67,7 +68,8 @@ class LiveView:
                 for n, p in enumerate(mine, 1):
                     passages = sorted({x.passage for x in p.verified_quotes if x.passage is not None})
                     cites = "".join(f"[[P{q}]](#src-P{q})" for q in passages)
-                    lines.append(f"{n}. **{p.text}** {cites}".rstrip())
+                    counts = f" ({prevalence_text(p)})" if p.prevalence else ""  # an overview's key point
+                    lines.append(f"{n}. **{p.text}**{counts} {cites}".rstrip())
                 lines.append("")
         lines += [f"- ✎ {c}" for c in self.pending]
         return "\n".join(lines).strip()

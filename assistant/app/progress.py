@@ -51,7 +51,8 @@ class TerminalProgress:
         elif isinstance(event, Draft):
             for p in event.points[self.shown:]:
                 cites = "".join(sorted({f"[P{q.passage}]" for q in p.verified_quotes}))
-                self._line(f"  {SIDES.get(p.section, p.section)}: {p.text} {cites}".rstrip())
+                counts = f" ({p.prevalence.sentences} sentences)" if p.prevalence else ""  # overview key points
+                self._line(f"  {SIDES.get(p.section, p.section)}: {p.text}{counts} {cites}".rstrip())
             self.shown = len(event.points)
         elif isinstance(event, Finished):
             self._clear()

@@ -234,7 +234,8 @@ def build_app(a: Assistant) -> Any:
             model = gr.Dropdown(choices, value=choices[0] if choices else None, label="Model (shared by all users)",
                                 elem_id="model")
             model_status = gr.Markdown()
-            k = gr.Slider(2, 10, value=a.settings.k, step=1, label="Passages per request", elem_id="k")
+            k = gr.Slider(2, 10, value=a.settings.k, step=1, elem_id="k",
+                          label="Passages per request (Overview: key points per side)")
             temperature = gr.Slider(0.0, 1.0, value=a.settings.temperature, step=0.05, label="Temperature")
             length = gr.Slider(0, 1200, value=a.settings.max_tokens, step=50,
                                label="Answer length cap in tokens (0 = the mode's default)")

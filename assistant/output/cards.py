@@ -80,6 +80,8 @@ def outline(a: Answer, documents: DocLookup | None = None) -> Outline:
                                      or ([Card(tag, None)] if numbered_tags else []))]
         if p.reasoning:
             items.insert(0, p.reasoning)
+        if p.prevalence:
+            items.insert(0, prevalence_text(p))
         if p.reply:
             items += [f"Reply: {p.reply}", *_cards(a, p.reply, p.reply_quotes, documents, cites)]
         return Block(f"{n}. {p.text}", tuple(items))
@@ -100,6 +102,20 @@ def outline(a: Answer, documents: DocLookup | None = None) -> Outline:
                 hats.append(Hat(s.hat, tuple(block(p, i) for i, p in enumerate(points, 1))))
     return Outline(a.request, _intro(a), tuple(hats), _outro(a), tuple(cites.values()), a.notices,
                    f"{a.verified_count} verified quotes · model {a.model}")
+
+
+def prevalence_text(p: Point) -> str:
+    """An overview key point's counts, in words.
+
+    >>> from assistant.types import Prevalence
+    >>> prevalence_text(Point("keypoint_for", "x", prevalence=Prevalence(12, 3, 0.3429, 35)))
+    '12 sentences from 3 documents: 34% of the 35 sentences on this side'
+    """
+    n = p.prevalence
+    if n is None:
+        return ""
+    return (f"{n.sentences} sentence{'s' * (n.sentences != 1)} from {n.documents} document"
+            f"{'s' * (n.documents != 1)}: {n.share:.0%} of the {n.side_total} sentences on this side")
 
 
 def _intro(a: Answer) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..index.dbfile import HISTORY_DDL as _DDL
-from ..types import Answer, Chunk, Clash, Document, Gates, KeyTerm, Passage, Point, Quote, Sentence, Timings
+from ..types import Answer, Chunk, Clash, Document, Gates, KeyTerm, Passage, Point, Prevalence, Quote, Sentence, Timings
 from .cards import SOURCE_CHANGED, DocLookup
 
 
@@ -161,7 +161,8 @@ def answer_from_dict(d: dict[str, Any]) -> Answer:
         return tuple(out)
 
     points = tuple(Point(c["side"], c.get("text", ""), c.get("reasoning", ""), quotes(c.get("quotes")),
-                         c.get("reply", ""), quotes(c.get("reply_quotes"))) for c in d.get("claims", []))
+                         c.get("reply", ""), quotes(c.get("reply_quotes")),
+                         Prevalence(**c["prevalence"]) if c.get("prevalence") else None) for c in d.get("claims", []))
     t = d.get("timings") or {}
     tps, made = t.get("tokens_per_s") or 0.0, t.get("generated_tokens", 0)
     timings = Timings(t.get("retrieval_ms", 0.0), t.get("prompt_tokens", 0), t.get("ttft_ms", 0.0), made,

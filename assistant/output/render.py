@@ -10,6 +10,7 @@ from typing import Any
 
 from ..types import Answer, DocumentInfo, IngestReport, Passage, Point, Quote
 from ..writing.specs import SECTIONS, SPECS
+from .cards import prevalence_text
 
 
 def passage_dict(p: Passage) -> dict[str, Any]:
@@ -121,6 +122,8 @@ def _point_lines(n: int, p: Point, links: bool) -> list[str]:
                 *_quote_lines(p.quotes, section=p.section)]
     flag = "" if p.verified_quotes or p.section == "objection" else " ⚠ *no verified evidence*"
     lines = [f"{n}. **{p.text}** {_cites(p.quotes, links)}{flag}".rstrip()]
+    if p.prevalence:
+        lines.append(f"   *{prevalence_text(p)}*")
     if p.reasoning:
         lines.append(f"   {p.reasoning}")
     lines += _quote_lines(p.quotes, section=p.section)
@@ -198,7 +201,8 @@ def answer_dict(a: Answer) -> dict[str, Any]:
         "claims": [{"side": p.section, "text": p.text, "reasoning": p.reasoning,
                     "citations": sorted({f"P{q.passage}" for q in p.quotes if q.verified}),
                     "quotes": [quote_dict(q) for q in p.quotes], "reply": p.reply,
-                    "reply_quotes": [quote_dict(q) for q in p.reply_quotes]} for p in a.points],
+                    "reply_quotes": [quote_dict(q) for q in p.reply_quotes],
+                    **({"prevalence": asdict(p.prevalence)} if p.prevalence else {})} for p in a.points],
         "key_terms": [asdict(t) for t in a.key_terms], "clashes": [asdict(c) for c in a.clashes],
         "gaps": list(a.gaps), "thesis": a.thesis, "assumptions": list(a.assumptions), "speech": a.speech,
         "gates": asdict(a.gates),

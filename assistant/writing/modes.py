@@ -21,7 +21,7 @@ from typing import Any
 
 from ..events import Draft, Progress
 from ..types import Clash, KeyTerm, Point, Quote, Sentence
-from . import faithful, gates, schemas, stance
+from . import faithful, gates, overview, schemas, stance
 from .cite import verify
 from .gates import ClaimFilter, scrub
 from .specs import SECTIONS, SPECS, ModeSpec
@@ -412,4 +412,5 @@ MODES: dict[str, Mode] = {
         side_step("concessions", "support", "concession", "Finding honest concessions", n=2),
         frame_step("rebut", _parse_rebut_frame, 160, "Listing the claim's assumptions; the speech from the cards"),
     )),
+    "overview": Mode("overview", (STANCE, *overview.STEPS)),  # no write step: key points are library clauses
 }

@@ -29,7 +29,7 @@ from .injection import screen
 from .modes import MODES
 from .steps import Context, run_steps
 
-TWO_SIDED = ("brief", "steelman", "rebut")  # modes that argue both sides: they get the counter statement
+TWO_SIDED = ("brief", "steelman", "rebut", "overview")  # modes that argue both sides: they get the counter statement
 TASK_RESERVE = 260  # tokens kept free for the longest step task
 OUTPUT_RESERVE = 400  # and for its answer
 
@@ -49,7 +49,9 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
         if on_event is not None:
             on_event(event)
 
-    found = list(passages) if passages is not None else gather(mode, req.text, retriever, k, doc_ids=doc_ids)
+    spec = MODES[mode].spec
+    n = spec.passages or k  # overview: a fixed, wide gather; its k is key points per side
+    found = list(passages) if passages is not None else gather(mode, req.text, retriever, n, doc_ids=doc_ids)
     if not found or (passages is None and top_dense(found) < MODES[mode].spec.min_score):
         retrieval_ms = (time.perf_counter() - started) * 1000
         emit(SourcesFound(tuple(found)))
@@ -68,7 +70,7 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
 
         counter = opposite(generator, prompts_dir, req.text, on_token=tick) or ""
         if counter and passages is None:
-            found = gather(mode, req.text, retriever, k, doc_ids=doc_ids, counter=counter)
+            found = gather(mode, req.text, retriever, n, doc_ids=doc_ids, counter=counter)
             emit(SourcesFound(tuple(found)))  # the passages in turn from both sides replace the first list
     retrieval_ms = (time.perf_counter() - started) * 1000
     embed = retriever.embedder.embed
@@ -77,14 +79,14 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
         answer = not_covered(req, generator.name, found, retrieval_ms, extra=tuple(screened))
         emit(Finished(answer))
         return answer
-    spec = MODES[mode].spec
     sentences = select(kept, [q.format(r=req.text) for q in spec.queries], embed, spec.max_sentences,
                        sides=(req.text, counter) if counter else ())
     ctx = Context(mode, req.text, found, sentences, generator, prompts_dir, temperature, emit, embed,
                   lambda doc_id: store.document(doc_id).text, counter=counter,
                   notices=list(req.notices) + screened)
-    ctx.plans.stance_method = stance_method
-    fit(ctx)
+    ctx.plans.stance_method, ctx.plans.key_points = stance_method, k
+    if spec.reads_sources:  # a mode that never shows the block reads more sentences than would fit it
+        fit(ctx)
     run_steps(MODES[mode].steps, ctx, max_tokens=max_tokens)
     answer = assemble(ctx, retrieval_ms, started)
     emit(Finished(answer))

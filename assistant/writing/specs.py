@@ -39,6 +39,9 @@ class ModeSpec:
     min_score: float  # top dense cosine below which it answers "not covered" without the model
     max_sentences: int  # sentences shown to the model at most (the most relevant are kept)
     sections: tuple[Section, ...]
+    passages: int = 0  # passages retrieved; 0: the request's k (for overview, k is key points per side)
+    reads_sources: bool = True  # the model is shown the numbered sources block (else it is not fitted to n_ctx)
+    k_means: str = "passages to give the model"  # what the request's k is, for --help and the page
 
     @property
     def label(self) -> str:
@@ -55,6 +58,10 @@ OBJECTION = Section("objection", "Strongest objections and replies", "Objection"
 # rebut's card outline is built in cards.py (an "Answers" hat under the claim), so no hats here.
 WEAK_POINT = Section("weak_point", "Weak points", "Weak point", "weak point", False)
 CONCESSION = Section("concession", "Honest concessions", "Concession", "concession", True)
+KEYPOINT_FOR = Section("keypoint_for", "Key points FOR the motion", "Key point FOR", "key point FOR", True,
+                       hat="FOR the motion")
+KEYPOINT_AGAINST = Section("keypoint_against", "Key points AGAINST the motion", "Key point AGAINST",
+                           "key point AGAINST", False, hat="AGAINST the motion")
 
 # ask: measured on eval/gold_seeds.jsonl (covered questions 0.344-0.79, off-topic < 0.2).
 SPECS: dict[str, ModeSpec] = {s.name: s for s in (
@@ -68,6 +75,13 @@ SPECS: dict[str, ModeSpec] = {s.name: s for s in (
     ModeSpec("rebut", "Rebuttal", "claim", "assumptions, weak points, counter-evidence and a rebuttal speech",
              ("{r}", "evidence against: {r}; counter-arguments", "evidence supporting: {r}"), 0.30, 16,
              (WEAK_POINT, CONCESSION)),
+    # overview: many sentences, each read on its own by the stance step (no sources block), so its cap is
+    # the stance step's time: two short reads per sentence (docs/evaluation.md, "Library overview").
+    ModeSpec("overview", "Library overview", "motion",
+             "the library's key points on each side of a motion, with how often each comes up",
+             ("{r}", "arguments and evidence for: {r}", "arguments and evidence against: {r}; problems, risks"),
+             0.30, 160, (KEYPOINT_FOR, KEYPOINT_AGAINST), passages=40, reads_sources=False,
+             k_means="key points per side at most"),
 )}
 # Every section of every mode, in the order answers show them.
 SECTIONS: dict[str, Section] = {s.key: s for spec in SPECS.values() for s in spec.sections}

@@ -56,6 +56,7 @@ class Plans:
     reply_ids: list[str] = field(default_factory=list)  # sentence ids a steelman reply may cite
     retried: set[str] = field(default_factory=set)  # write steps already written once more
     rerun: str = ""  # a write step to run once more right away (a gate rejected all it wrote)
+    key_points: int = 0  # overview: key points per side at most (the request's k); 0: keypoints.K_MAX
 
 
 @dataclass
