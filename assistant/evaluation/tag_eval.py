@@ -130,9 +130,12 @@ class StepTagger:
 
     def __init__(self, generator: Any, prompts_dir: Path, embed: Embed, *, temperature: float = 0.2) -> None:
         self.generator, self.prompts_dir, self.embed, self.temperature = generator, prompts_dir, embed, temperature
-        self.steps = tuple(s for s in modes.MODES["brief"].steps if s.name in TAG_STEPS)
-        if not self.steps:
+        brief = {s.name: s for s in modes.MODES["brief"].steps}
+        if not all(name in brief for name in TAG_STEPS):
             raise RuntimeError(f"the brief has no step named {', '.join(TAG_STEPS)} (tag_eval.TAG_STEPS)")
+        # The same step without the brief's thin-side guard (two labelled sentences): an argument is
+        # often one sentence, and here it is the whole request.
+        self.steps = tuple(modes.side_step(name, "support", name, brief[name].label) for name in TAG_STEPS)
         self.gates: dict[str, int] = {}
 
     def __call__(self, text: str, topic: str) -> str:
