@@ -73,6 +73,11 @@ def groups(ctx: Context, side: str, n: int = MAX_ARGUMENTS) -> list[list[Sentenc
     return chosen
 
 
+def labelled(ctx: Context, side: str) -> list[Sentence]:
+    """The request's sentences the stance step put on ``side`` (support | oppose), in reading order."""
+    return [s for s in ctx.sentences if s.sid in ctx.stances and ctx.stances[s.sid].label == side]
+
+
 def _group_lines(found: list[list[Sentence]]) -> str:
     lines = []
     for i, g in enumerate(found, 1):
@@ -119,8 +124,7 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
     """
 
     def schema(ctx: Context) -> dict[str, Any] | None:
-        labelled = sum(1 for st in ctx.stances.values() if st.label == side)
-        found = groups(ctx, side, n) if labelled >= least else []
+        found = groups(ctx, side, n) if len(labelled(ctx, side)) >= least else []
         ctx.plans.groups[name] = found
         return schemas.arguments([[s.sid for s in g] for g in found]) if found else None
 
@@ -234,7 +238,7 @@ def thin_sides(ctx: Context) -> None:
     """
     statements = {"for": ctx.request, "against": ctx.counter or stance.negate(ctx.request)}
     for section, side in (("for", "support"), ("against", "oppose")):
-        found = [s for s in ctx.sentences if s.sid in ctx.stances and ctx.stances[s.sid].label == side]
+        found = labelled(ctx, side)
         grounded = any(p.section == section and p.verified_quotes for p in ctx.points)
         if len(found) >= THIN and grounded:
             continue

@@ -52,7 +52,7 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
     spec = MODES[mode].spec
     n = spec.passages or k  # overview: a fixed, wide gather; its k is key points per side
     found = list(passages) if passages is not None else gather(mode, req.text, retriever, n, doc_ids=doc_ids)
-    if not found or (passages is None and top_dense(found) < MODES[mode].spec.min_score):
+    if not found or (passages is None and top_dense(found) < spec.min_score):
         retrieval_ms = (time.perf_counter() - started) * 1000
         emit(SourcesFound(tuple(found)))
         answer = not_covered(req, generator.name, found, retrieval_ms)
