@@ -199,6 +199,7 @@ class Gates:
     duplicate_dropped: int = 0  # claims too close to an earlier claim
     ids_in_prose_repaired: int = 0  # prose fields that named sentence / passage ids or "the sources"
     copy_dropped: int = 0  # points that were only ids; ask answers made only of copies (rewritten)
+    ids_as_extractive: int = 0  # ask points that were only sentence ids, kept as those sentences (extractive)
     ungrounded_dropped: int = 0  # tags sharing too few words with the sentences they tag
     evidence_reused: int = 0  # evidence sentences cited by more than one point (0 by construction)
     regenerated: int = 0  # steps run again after a gate rejected their output

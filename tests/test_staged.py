@@ -174,7 +174,8 @@ def test_off_topic_claim_is_not_addressed_without_calling_the_model(staged) -> N
     assert gen.calls == [] and gen.scored == []
 
 
-def test_ask_covered_follows_verified_points_ids_only_is_dropped_and_a_copy_kept_beside_own_words(staged) -> None:  # type: ignore[no-untyped-def]
+def test_ask_covered_follows_verified_points_ids_only_is_its_sentences_and_a_copy_kept_beside_own_words(staged) -> None:  # type: ignore[no-untyped-def]
+    """A point that is only ids is read as the sentences it names (extractive); one naming no real sentence goes."""
     a, gen = staged
 
     def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
@@ -182,14 +183,17 @@ def test_ask_covered_follows_verified_points_ids_only_is_dropped_and_a_copy_kept
         text = _sentences({"messages": messages})
         gen.enqueue({"points": [{"text": "S1, S2, S3", "evidence": ids[:1]},
                                 {"text": text[ids[1]], "evidence": ids[1:2]},
-                                {"text": "Home working raised output in the studies cited.", "evidence": ids[2:3]}],
+                                {"text": "Home working raised output in the studies cited.", "evidence": ids[2:3]},
+                                {"text": "S999", "evidence": ["S999"]}],
                      "gaps": ""})
         return type(gen).generate(gen, messages, schema=schema, **kw)
 
     gen.generate = generate  # type: ignore[method-assign]
     ans = a.ask("Does working from home hurt productivity?")
-    assert [p.text for p in ans.points][1:] == ["Home working raised output in the studies cited."]
-    assert len(ans.points) == 2 and ans.covered and ans.gates.copy_dropped == 1 and ans.gates.regenerated == 0
+    sentences = [p.verified_quotes[0].text for p in ans.points[:2]]
+    assert [p.text for p in ans.points] == [*sentences, "Home working raised output in the studies cited."]
+    assert ans.covered and ans.gates.ids_as_extractive == 1 and ans.gates.copy_dropped == 1
+    assert ans.gates.regenerated == 0
 
 
 def test_ask_answer_that_copies_its_sentence_is_an_extractive_answer(staged) -> None:  # type: ignore[no-untyped-def]

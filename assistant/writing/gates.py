@@ -10,6 +10,8 @@ Each gate counts what it caught (``Context.count``), so ``--json`` and
   what is left is kept if it still says something);
 - ``copy_dropped``: a point that is only ids; in ``ask``, an answer made only of copies of its
   evidence (it is written once more);
+- ``ids_as_extractive``: in ``ask``, a point that is only the ids of sentences it names: each named
+  sentence is kept as an extractive point (the sentence is the answer);
 - ``ungrounded_dropped``: a tag that shares too few words with the sentences it tags.
 
 Similarity is cosine between the embedder's unit vectors (the same
