@@ -13,6 +13,7 @@ are written after every item.
 run then do not leak into it). ``--sides old`` (or ``new``) runs one side only, e.g. the old side while
 something else needs the other core; ``--combine A.json B.json`` then scores the saved answers of both
 runs together with the current scorer (seconds from separate runs are not comparable: time speed with benchmarks/).
+``--modes rebut`` runs only those modes of each item (a claim is otherwise run as rebut and steelman).
 Not handled: revisions whose CLI or ``--json`` shape differ from today's
 (before 2026-11).
 """
@@ -66,6 +67,7 @@ def main() -> None:
     ap.add_argument("--new", default="", help="git revision of the new side (default: the working tree; give one "
                     "when the tree may change during a long run)")
     ap.add_argument("--sides", default="old,new", help="which sides to run (default old,new)")
+    ap.add_argument("--modes", help="comma-separated modes to run (default: every mode of each item's kind)")
     ap.add_argument("--combine", nargs="+", type=Path, metavar="JSON", help="score saved runs together, run nothing")
     args = ap.parse_args()
     report = Report(args.out)
@@ -91,6 +93,8 @@ def main() -> None:
         runs: list[dict[str, Any]] = []
         for i, item in enumerate(gold, 1):
             for mode in MODES_OF[item.kind]:
+                if args.modes and mode not in args.modes.split(","):
+                    continue
                 for name, tree in sides.items():
                     started = time.perf_counter()
                     done = cli(tree, indexes[name], "--model", args.model, mode, item.text, "--json",

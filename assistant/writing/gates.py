@@ -3,7 +3,8 @@
 Each gate counts what it caught (``Context.count``), so ``--json`` and
 ``assistant eval`` report it:
 
-- ``restating_dropped``: a claim too close to the request (it adds nothing);
+- ``restating_dropped``: a claim too close to the request (it adds nothing); a tag or objection
+  with verified evidence is not dropped but becomes a verbatim clause of it (``restating_replaced``);
 - ``duplicate_dropped``: a claim too close to an earlier claim of the answer;
 - ``ids_in_prose_repaired``: prose that names sentence or passage ids or
   talks about "the sources" instead of making the point (the ids are cut;
@@ -43,7 +44,8 @@ _META = re.compile(
     re.I,
 )
 _SOURCES_SAY = re.compile(r"^(?:the )?(?:sources?|passages?|sentences?|evidence) (?:do(?:es)? not|don't|doesn't|never)"
-                          r" (?:cover|provide|address|mention|discuss|say|give|explain|specify|show)(?: any)?\s*",
+                          r" (?:\w+ly )?(?:cover|provide|address|mention|discuss|say|give|explain|specify|show)"
+                          r"(?: any)?\s*",
                           re.I)
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -69,6 +71,17 @@ def scrub(text: str) -> tuple[str, bool]:
     if len(_WORD.findall(cleaned.lower())) < 3:
         cleaned = ""
     return cleaned, cleaned != text.strip()
+
+
+def says_sources_lack(text: str) -> bool:
+    """True when ``text`` opens by saying the sources do not cover something (a refusal, not a point).
+
+    >>> says_sources_lack("The sources do not directly address the claim, as they only present mixed evidence")
+    True
+    >>> says_sources_lack("Offices build trust that video calls cannot.")
+    False
+    """
+    return bool(_SOURCES_SAY.match(text.strip()))
 
 
 def words(text: str) -> set[str]:

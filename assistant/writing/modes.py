@@ -135,7 +135,7 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
 
     def parse(ctx: Context, data: dict[str, Any]) -> None:
         before = len(ctx.points)
-        restated = sum(ctx.gates.get(g, 0) for g in REWRITE_GATES)
+        judged: list[tuple[list[Sentence], dict[str, Any], str, str]] = []
         for i, g in enumerate(ctx.plans.groups[name], 1):
             item = data.get(f"a{i}")
             if not isinstance(item, dict):
@@ -150,21 +150,46 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
                 rejected = "ungrounded_dropped"
             else:
                 rejected = _claim_filter(ctx).check(claim)
+            judged.append((g, item, claim, rejected))
+        rejections = [r for *_, r in judged if r]
+        if judged and len(rejections) == len(judged) and set(rejections) & set(REWRITE_GATES) \
+                and name not in ctx.plans.retried:
+            for r in rejections:
+                ctx.count(r)
+            ctx.plans.retried.add(name)  # a gate rejected every tag: write this side once more
+            ctx.count("regenerated")
+            ctx.plans.rerun = name
+            ctx.emit(Draft(tuple(ctx.points)))
+            return
+        for g, item, claim, rejected in judged:
+            quotes = () if rejected not in ("", "restating_dropped") else _quotes(ctx, item.get("evidence"),
+                                                                               {s.sid for s in g})
+            if rejected == "restating_dropped":  # the card stands; its tag becomes a clause of its evidence
+                claim = _span_tag(ctx, quotes)
+                rejected = "" if claim else rejected
             if rejected:
                 ctx.count(rejected)
                 continue
-            quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
             if quotes:
                 ctx.points.append(Point(section, claim, "", quotes))
         settle_tags(ctx, before)
-        dropped = sum(ctx.gates.get(g, 0) for g in REWRITE_GATES) - restated
-        if len(ctx.points) == before and dropped and name not in ctx.plans.retried:
-            ctx.plans.retried.add(name)  # a gate dropped every tag: write this side once more
-            ctx.count("regenerated")
-            ctx.plans.rerun = name
         ctx.emit(Draft(tuple(ctx.points)))
 
     return Step(name, label, prompt="side", max_tokens=60 * n, schema=schema, variables=variables, parse=parse)
+
+
+def _span_tag(ctx: Context, quotes: Sequence[Quote]) -> str:
+    """A tag that only restated the request (or its opposite) becomes a verbatim clause of its evidence.
+
+    The evidence was chosen by code for its side, so the card stands; only the model's words added
+    nothing (steelman objections were mostly the position negated, and all were dropped: gold set,
+    docs/evaluation.md). "" when no evidence was verified.
+    """
+    verified = [q for q in quotes if q.verified]
+    if not verified:
+        return ""
+    ctx.count("restating_replaced")
+    return faithful.verbatim_span(verified[0].text, ctx.embed)
 
 
 def settle_tags(ctx: Context, start: int) -> None:
@@ -212,10 +237,14 @@ def objections_step() -> Step:
                 continue
             text = _prose(ctx, item.get("objection"))
             rejected = "copy_dropped" if not text else _claim_filter(ctx).check(text)
+            quotes = () if rejected not in ("", "restating_dropped") else _quotes(ctx, item.get("evidence"),
+                                                                               {s.sid for s in g})
+            if rejected == "restating_dropped":  # an objection is often the position's plain negation
+                text = _span_tag(ctx, quotes)
+                rejected = "" if text else rejected
             if rejected:
                 ctx.count(rejected)
                 continue
-            quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
             reply_quotes = _quotes(ctx, item.get("reply_evidence"), set(ctx.plans.reply_ids))
             ctx.points.append(Point("objection", text, "", quotes, _prose(ctx, item.get("reply")), reply_quotes))
         settle_tags(ctx, before)
@@ -315,7 +344,11 @@ def _parse_brief_frame(ctx: Context, data: dict[str, Any]) -> None:
 
 
 def _parse_steelman_frame(ctx: Context, data: dict[str, Any]) -> None:
-    ctx.prose.thesis = _prose(ctx, data.get("thesis"))
+    """The thesis states the position; a thesis that refuses it ("The sources do not directly address
+    the claim ...", gold set) or says nothing gives way to the position as the user put it."""
+    raw = str(data.get("thesis") or "")
+    thesis = "" if gates.says_sources_lack(raw) else _prose(ctx, raw)
+    ctx.prose.thesis = thesis or ctx.request
     ctx.prose.gaps = tuple(g for g in (_prose(ctx, x) for x in _items(data, "gaps")) if g)
 
 
