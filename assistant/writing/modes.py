@@ -7,24 +7,30 @@ seeing the motion), AGAINST likewise, then the frame (key terms, clashes,
 gaps). The pipeline has already had the model write the other side's
 statement (``counter.py``), which the stance step weighs against.
 Steelman and rebut are the same shape with other sides and prompts; ask is
-one write step. Evidence can only come from the side the stance step gave
+one write step (``answer.py``); the frames and the rebuttal speech are in
+``frames.py``. Evidence can only come from the side the stance step gave
 it, and a sentence used once is gone from later groups, so evidence reuse is
-impossible by construction; the gates in ``gates.py`` drop restatements,
-duplicates, made-up tags and id-talk. Not handled: more than three arguments a side.
+impossible by construction; the gates in ``gates.py`` drop duplicates,
+made-up tags and id-talk, and a tag that only restates the request gives way
+to a verbatim clause of its evidence. Not handled: more than three arguments a side.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..events import Draft, Progress
-from ..types import Clash, KeyTerm, Point, Quote, Sentence
+from ..types import Clash, Point, Quote, Sentence
 from . import faithful, gates, overview, schemas, stance
-from .cite import verify
-from .gates import ClaimFilter, scrub
-from .specs import SECTIONS, SPECS, ModeSpec
+from .answer import ASK
+from .fields import clip as _clip
+from .fields import prose as _prose
+from .fields import quotes as _quotes
+from .frames import frame_step, parse_brief_frame, parse_rebut_frame, parse_steelman_frame
+from .gates import ClaimFilter
+from .specs import SPECS, ModeSpec
 from .steps import Context, Step
 
 MAX_ARGUMENTS = 3  # per side
@@ -85,33 +91,10 @@ def _group_lines(found: list[list[Sentence]]) -> str:
         lines.append(f"a{i} evidence group: {quoted}")
     return "\n".join(lines)
 
-
-def _clip(text: str, words: int = 30) -> str:
-    parts = text.split()
-    return " ".join(parts[:words]) + (" ..." if len(parts) > words else "")
-
-
-def _quotes(ctx: Context, ids: object, allowed: set[str]) -> tuple[Quote, ...]:
-    """Verified quotes for the ids the model picked, limited to ``allowed``; marks them used."""
-    picked = [i for i in (ids if isinstance(ids, list) else []) if isinstance(i, str) and i in allowed]
-    picked = [i for i in dict.fromkeys(picked) if i not in ctx.used]
-    ctx.used.update(picked)
-    found = verify(picked, ctx.sentences, ctx.passages, ctx.doc_text)
-    return tuple(replace(q, stance=ctx.stances[q.ref].label) if q.ref in ctx.stances else q for q in found)
-
-
 def _claim_filter(ctx: Context) -> ClaimFilter:
     if ctx.plans.claims is None:
         ctx.plans.claims = ClaimFilter(ctx.request, ctx.embed, also=(ctx.counter,) if ctx.counter else ())
     return ctx.plans.claims
-
-
-def _prose(ctx: Context, text: object) -> str:
-    cleaned, changed = scrub(str(text or "").strip())
-    if changed:
-        ctx.count("ids_in_prose_repaired")
-    return cleaned
-
 
 # -- argument steps --------------------------------------------------------------
 
@@ -290,147 +273,6 @@ def thin_sides(ctx: Context) -> None:
 
 THIN_SIDES = Step("thin_sides", "Checking each side has evidence", action=thin_sides)
 
-
-# -- frames ------------------------------------------------------------------------
-
-
-NAMES = {key: s.tag for key, s in SECTIONS.items()}
-
-
-def _card_ids(ctx: Context) -> dict[str, Point]:
-    """F1, F2, ... for FOR arguments and A1, A2, ... for AGAINST ones: how a frame cites a card by tag."""
-    out: dict[str, Point] = {}
-    for section, prefix in (("for", "F"), ("against", "A")):
-        for n, p in enumerate((p for p in ctx.points if p.section == section and p.verified_quotes), 1):
-            out[f"{prefix}{n}"] = p
-    return out
-
-
-def _argument_lines(ctx: Context) -> str:
-    if ctx.mode == "brief":
-        return "\n".join(f"- {cid} ({NAMES[p.section]}): {p.text}" for cid, p in _card_ids(ctx).items()) or "- (none)"
-    return "\n".join(f"- {NAMES.get(p.section, p.section)}: {p.text}" for p in ctx.points) or "- (none)"
-
-
-def _frame_schema(ctx: Context) -> dict[str, Any]:
-    if ctx.mode == "brief":
-        ids = list(_card_ids(ctx))
-        return schemas.frame_brief([i for i in ids if i[0] == "F"], [i for i in ids if i[0] == "A"])
-    return {"steelman": schemas.frame_steelman, "rebut": schemas.frame_rebut}[ctx.mode]()
-
-
-def frame_step(mode: str, parse: Callable[[Context, dict[str, Any]], None], max_tokens: int, label: str) -> Step:
-    return Step(f"frame_{mode}", label, prompt=f"frame_{mode}", max_tokens=max_tokens, schema=_frame_schema,
-                variables=lambda ctx: {"arguments": _argument_lines(ctx)}, parse=parse)
-
-
-def _items(data: dict[str, Any], key: str) -> list[Any]:
-    value = data.get(key)
-    return value if isinstance(value, list) else []
-
-
-def _parse_brief_frame(ctx: Context, data: dict[str, Any]) -> None:
-    ctx.prose.key_terms = tuple(KeyTerm(str(t.get("term", "")).strip(), _prose(ctx, t.get("definition")))
-                                   for t in _items(data, "key_terms") if isinstance(t, dict))
-    cards = _card_ids(ctx)
-    clashes = []
-    for c in _items(data, "clashes"):  # the issue is the two cards' tags, named by code; the model says what decides
-        pro, con = (cards.get(str(c.get(k))) for k in ("for", "against")) if isinstance(c, dict) else (None, None)
-        decider = _prose(ctx, c.get("decider")) if isinstance(c, dict) else ""
-        if pro and con and decider:
-            clashes.append(Clash(f"FOR: {pro.text} / AGAINST: {con.text}", decider))
-    ctx.prose.clashes = tuple(dict.fromkeys(clashes))
-    ctx.prose.gaps = tuple(g for g in (_prose(ctx, x) for x in _items(data, "gaps")) if g)
-
-
-def _parse_steelman_frame(ctx: Context, data: dict[str, Any]) -> None:
-    """The thesis states the position; a thesis that refuses it ("The sources do not directly address
-    the claim ...", gold set) or says nothing gives way to the position as the user put it."""
-    raw = str(data.get("thesis") or "")
-    thesis = "" if gates.says_sources_lack(raw) else _prose(ctx, raw)
-    ctx.prose.thesis = thesis or ctx.request
-    ctx.prose.gaps = tuple(g for g in (_prose(ctx, x) for x in _items(data, "gaps")) if g)
-
-
-def _parse_rebut_frame(ctx: Context, data: dict[str, Any]) -> None:
-    ctx.prose.assumptions = tuple(a for a in (_prose(ctx, x) for x in _items(data, "assumptions")) if a)
-    ctx.prose.speech = speech(ctx.request, ctx.points)
-
-
-ORDINALS = ("First", "Second", "Third", "Fourth", "Fifth")
-
-
-def speech(claim: str, points: Sequence[Point]) -> str:
-    """A rebuttal speech built from the verified cards: each weak point's tag, then its evidence read out.
-
-    Every sentence is a tag that passed the faithfulness check or a verbatim quote, so the speech
-    says nothing its cards do not, and it always ends where it should.
-    """
-    weak = [p for p in points if p.section == "weak_point" and p.verified_quotes]
-    if not weak:
-        return ""
-    lines = [f"The claim “{claim.rstrip('.')}” does not survive the evidence."]
-    for ordinal, p in zip(ORDINALS, weak, strict=False):
-        q = p.verified_quotes[0]
-        lines.append(f"{ordinal}: {_sentence(p.text)} As {q.title} puts it: “{q.text.strip()}”")
-    for p in (p for p in points if p.section == "concession" and p.verified_quotes):
-        lines.append(f"We grant this: {_sentence(p.text)} It does not carry the claim.")
-    lines.append(f"So {len(weak)} piece{'s' * (len(weak) > 1)} of evidence stand against it.")
-    return " ".join(lines)
-
-
-def _sentence(tag: str) -> str:
-    """A tag as a sentence: its own end punctuation, or a full stop.
-
-    >>> _sentence("Remote work saves time"), _sentence("Does it? Yes.")
-    ('Remote work saves time.', 'Does it? Yes.')
-    """
-    tag = tag.strip()
-    return tag if tag[-1:] in ".!?…" else tag + "."
-
-
-# -- ask ---------------------------------------------------------------------------
-
-
-MAX_ANSWER_POINTS = 4  # as many as the schema lets the model write
-
-
-def _parse_answer(ctx: Context, data: dict[str, Any]) -> None:
-    """Points with verified evidence; a point that is only ids is dropped.
-
-    A point that copies its evidence sentence is kept as an extractive answer (shown as the quote
-    under a one-line lead, render.py): for a factual question the sentence itself is the best answer.
-    Asking the model to reword copies dropped right answers on the gold set ("Business Insider
-    reported that up to 50% of Dell Workers have chosen not to return to the office" became "the
-    sources do not cover this"; docs/evaluation.md). For the same reason a point whose text is only
-    sentence ids ("S12") is read as those sentences, each an extractive point, not dropped.
-    """
-    allowed = {s.sid for s in ctx.sentences}
-    for item in _items(data, "points"):
-        if not isinstance(item, dict):
-            continue
-        text = _prose(ctx, item.get("text"))
-        ctx.used.clear()  # an answer's points may share evidence: reuse is a brief's problem
-        quotes = _quotes(ctx, item.get("evidence"), allowed)
-        if not text:  # the model named sentences and wrote nothing else: each one is an extractive point
-            shown = {p.text for p in ctx.points}
-            extracted = [q for q in quotes if q.verified and q.text not in shown]
-            ctx.points.extend(Point("answer", q.text, quotes=(q,)) for q in extracted)
-            ctx.count("ids_as_extractive" if extracted else "copy_dropped")
-            continue
-        if any(q.verified for q in quotes):
-            ctx.points.append(Point("answer", text, quotes=quotes))
-    del ctx.points[MAX_ANSWER_POINTS:]
-    gaps = _prose(ctx, data.get("gaps"))
-    ctx.prose.gaps = (gaps,) if gaps else ()
-    ctx.covered = bool(ctx.points)  # covered means: at least one point with verified evidence
-    ctx.emit(Draft(tuple(ctx.points)))
-
-
-ASK = Step("answer", "Writing the answer", prompt="ask", max_tokens=400,
-           schema=lambda ctx: schemas.answer([s.sid for s in ctx.sentences]), parse=_parse_answer)
-
-
 # -- the modes -----------------------------------------------------------------------
 
 
@@ -440,7 +282,7 @@ MODES: dict[str, Mode] = {
         STANCE,
         side_step("for", "support", "for", "Writing the arguments FOR", least=THIN),
         side_step("against", "oppose", "against", "Writing the arguments AGAINST", least=THIN),
-        frame_step("brief", _parse_brief_frame, 260, "Framing the clash"),
+        frame_step("brief", parse_brief_frame, 260, "Framing the clash"),
         THIN_SIDES,
     )),
     "steelman": Mode("steelman", (
@@ -448,14 +290,14 @@ MODES: dict[str, Mode] = {
         coverage_step("support", "The sources do not address this position: no sentence argues for it."),
         side_step("reasons", "support", "reason", "Writing the best reasons"),
         objections_step(),
-        frame_step("steelman", _parse_steelman_frame, 160, "Stating the thesis"),
+        frame_step("steelman", parse_steelman_frame, 160, "Stating the thesis"),
     )),
     "rebut": Mode("rebut", (
         STANCE,
         coverage_step("oppose", "The sources do not address this claim: no sentence argues against it."),
         side_step("weak_points", "oppose", "weak_point", "Finding the weak points"),
         side_step("concessions", "support", "concession", "Finding honest concessions", n=2),
-        frame_step("rebut", _parse_rebut_frame, 160, "Listing the claim's assumptions; the speech from the cards"),
+        frame_step("rebut", parse_rebut_frame, 160, "Listing the claim's assumptions; the speech from the cards"),
     )),
     "overview": Mode("overview", (STANCE, *overview.STEPS)),  # no write step: key points are library clauses
 }

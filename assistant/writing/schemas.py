@@ -119,7 +119,7 @@ def frame_steelman() -> Schema:
 
 
 def frame_rebut() -> Schema:
-    """Assumptions only: the speech is built from the verified cards in code (modes.speech)."""
+    """Assumptions only: the speech is built from the verified cards in code (frames.speech)."""
     return _obj(assumptions=_list(_text(200), 1, 3))
 
 
