@@ -83,6 +83,9 @@ def test_generation_scores_with_a_citing_model(seeded_assistant: Assistant) -> N
         assert staged[m].quotes and staged[m].summary()["claims_cited"] == 1.0
     assert staged["brief"].briefs_both_sides == staged["brief"].items
     assert staged["brief"].evidence_reused == 0 and staged["brief"].ids_in_prose == 0
+    ask = staged["ask"]  # citation precision floor: counted over the covered questions' verified quotes
+    assert 0 < ask.ask_quotes <= ask.verified and 0 <= ask.ask_quotes_on_gold <= ask.ask_quotes
+    assert staged["brief"].summary()["ask_quotes_on_gold"] == "-"
 
 
 def test_arguana_file_loading_and_errors(tmp_path: Path) -> None:

@@ -151,6 +151,10 @@ class GenerationScores:
     reach: dict[str, list[int]] = field(default_factory=dict)
     unfinished: int = 0  # prose fields ending mid-word or mid-sentence (finish.unfinished)
     prompt_copies: int = 0  # prose fields repeating a run of a prompt template's instructions
+    # ask: verified quotes of covered items, and those inside one of the item's gold "relevant" quotes
+    # (a floor on citation precision: a sentence the gold set did not list may still answer)
+    ask_quotes: int = 0
+    ask_quotes_on_gold: int = 0
 
     def summary(self) -> dict[str, float | int | str | None]:
         def share(a: int, b: int) -> float | None:
@@ -168,6 +172,7 @@ class GenerationScores:
                 "support_reached_items": share(*self.reach.get("support", [0, 0])[1::-1]),
                 "correct_refusals": share(self.refusals_correct, self.refusals_expected),
                 "false_refusals": share(self.false_refusals, self.answers_expected),
+                "ask_quotes_on_gold": share(self.ask_quotes_on_gold, self.ask_quotes) if self.mode == "ask" else "-",
                 "restating_claims": self.restating, "ids_in_prose": self.ids_in_prose,
                 "evidence_reused": self.evidence_reused, "prose_fields": self.prose_fields,
                 "unfinished_fields": self.unfinished, "prompt_copies": self.prompt_copies,
@@ -236,6 +241,10 @@ def score(assistant: Assistant, item: GoldItem, answer: Answer, s: GenerationSco
     if item.key_points and answer.points:
         s.key_points += len(item.key_points)
         s.key_points_hit += _key_points_hit(assistant, item.key_points, answer)
+    if answer.mode == "ask":
+        cited = [q for p in answer.points for q in p.verified_quotes]
+        s.ask_quotes += len(cited)
+        s.ask_quotes_on_gold += sum(any(_overlaps(q.doc_id, q.start, q.end, sp) for sp in item.spans) for q in cited)
     if answer.mode == "brief":
         sides = {p.section for p in answer.points if p.verified_quotes}
         s.briefs_both_sides += sides >= {"for", "against"}
