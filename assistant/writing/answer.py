@@ -16,7 +16,7 @@ MAX_ANSWER_POINTS = 4  # as many as the schema lets the model write
 
 
 def _parse_answer(ctx: Context, data: dict[str, Any]) -> None:
-    """Points with verified evidence; a point that is only ids is dropped.
+    """Points with verified evidence; a point naming no verified sentence is dropped.
 
     A point that copies its evidence sentence is kept as an extractive answer (shown as the quote
     under a one-line lead, render.py): for a factual question the sentence itself is the best answer.
