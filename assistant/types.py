@@ -208,6 +208,7 @@ class Gates:
     echo_dropped: int = 0  # fields still repeating the task's instructions after a second try
     unfaithful_rewritten: int = 0  # tags the faithfulness check failed, rewritten by the model and then passed
     unfaithful_replaced: int = 0  # tags that failed again, replaced by a verbatim clause of their evidence
+    unfaithful_dropped: int = 0  # ask points in the model's words that their sentences do not say (dropped)
 
 
 @dataclass(frozen=True)

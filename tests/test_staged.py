@@ -321,3 +321,35 @@ def test_a_steelman_objection_that_only_restates_the_position_becomes_a_clause_o
     for p in objections:
         assert p.text in p.verified_quotes[0].text and _stance(p.verified_quotes[0].text) == "oppose"
     assert ans.thesis == position
+
+
+def test_ask_drops_a_point_its_sentences_do_not_say_and_refuses_when_none_is_left(staged) -> None:  # type: ignore[no-untyped-def]
+    """The faithfulness check (P(yes) from the model) runs on points in the model's words; copies need none."""
+    import math
+
+    a, gen = staged
+    made_up = "No, remote working has not pushed people out of cities."
+
+    def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
+        ids = schema["properties"]["points"]["items"]["properties"]["evidence"]["items"]["enum"]
+        text = _sentences({"messages": messages})
+        points = [{"text": made_up, "evidence": ids[:1]}]
+        if "productivity" in messages[-1]["content"].split("QUESTION:")[-1]:
+            points.append({"text": text[ids[1]], "evidence": ids[1:2]})
+        gen.enqueue({"points": points, "gaps": ""})
+        return type(gen).generate(gen, messages, schema=schema, **kw)
+
+    honest = gen.label_logprobs
+
+    def label_logprobs(messages, tails, labels, on_progress=None):  # type: ignore[no-untyped-def]
+        if labels == [" yes", " no"]:
+            return [{" yes": math.log(0.1 if made_up in t else 0.9), " no": math.log(0.9 if made_up in t else 0.1)}
+                    for t in tails]
+        return honest(messages, tails, labels, on_progress)
+
+    gen.generate, gen.label_logprobs = generate, label_logprobs  # type: ignore[method-assign]
+    ans = a.ask("Does working from home hurt productivity?")
+    assert [p.text for p in ans.points] == [ans.points[0].verified_quotes[0].text]  # the copy stays, unchecked
+    assert ans.covered and ans.gates.unfaithful_dropped == 1
+    ans = a.ask("Has remote working pushed people out of cities?")
+    assert not ans.covered and ans.points == () and ans.gates.unfaithful_dropped == 1

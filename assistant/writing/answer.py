@@ -6,7 +6,7 @@ from typing import Any
 
 from ..events import Draft
 from ..types import Point
-from . import schemas
+from . import faithful, gates, schemas
 from .fields import items as _items
 from .fields import prose as _prose
 from .fields import quotes as _quotes
@@ -41,10 +41,32 @@ def _parse_answer(ctx: Context, data: dict[str, Any]) -> None:
         if any(q.verified for q in quotes):
             ctx.points.append(Point("answer", text, quotes=quotes))
     del ctx.points[MAX_ANSWER_POINTS:]
+    _drop_unfaithful(ctx)
     gaps = _prose(ctx, data.get("gaps"))
     ctx.prose.gaps = (gaps,) if gaps else ()
     ctx.covered = bool(ctx.points)  # covered means: at least one point with verified evidence
     ctx.emit(Draft(tuple(ctx.points)))
+
+
+def _drop_unfaithful(ctx: Context) -> None:
+    """A point in the model's own words stays only if it says what its sentences say (faithful.check).
+
+    On the gold set the model answered questions the essays do not cover with claims its cited
+    sentences do not make ("No, remote working has not pushed people out of cities ..."); a copy of
+    its sentence (extractive) needs no check. A failing point is dropped, not rewritten: for a
+    question the fallback is a refusal, never a sentence that may not answer it.
+    """
+    own = [(i, p) for i, p in enumerate(ctx.points)
+           if not gates.is_copy(p.text, [q.text for q in p.verified_quotes])]
+    if not own:
+        return
+    render = lambda name, **values: ctx.task(name, **values)  # noqa: E731
+    cards = [(p.text, " ".join(q.text for q in p.verified_quotes)) for _, p in own]
+    failing = {i for (i, _), card, p_yes in zip(own, cards, faithful.check(ctx.generator, render, cards), strict=True)
+               if not faithful.passes(*card, p_yes)}
+    if failing:
+        ctx.count("unfaithful_dropped", len(failing))
+        ctx.points = [p for i, p in enumerate(ctx.points) if i not in failing]
 
 
 ASK = Step("answer", "Writing the answer", prompt="ask", max_tokens=400,
