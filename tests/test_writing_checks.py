@@ -114,6 +114,11 @@ def test_settle_keeps_faithful_tags_rewrites_once_then_falls_back_to_a_verbatim_
     assert counts == {"unfaithful_rewritten": 1, "unfaithful_replaced": 1}
 
 
+def test_a_tag_that_stops_on_a_dangling_word_fails_whatever_the_model_says() -> None:
+    assert not faithful.passes("Remote work is a", "Remote work is a necessity for most tech jobs.", 0.99)
+    assert faithful.passes("Remote work suits most tech jobs", "Remote work is a necessity for most tech jobs.", 0.99)
+
+
 def test_a_tag_in_another_script_fails_whatever_the_model_says() -> None:
     assert not faithful.passes("laws protect他们的 rights", "Laws protect their rights.", 0.99)
     assert faithful.passes("Laws protect rights", "Laws protect their rights.", 0.99)

@@ -55,7 +55,10 @@ def check(generator: Any, render: Render, cards: Sequence[tuple[str, str]]) -> l
 
 
 def passes(tag: str, evidence: str, p_yes: float) -> bool:
-    return p_yes >= THRESHOLD and not foreign_script(tag, evidence)
+    """The check's verdict; a tag that stops on a dangling word ("Remote work is a", gold set) fails too."""
+    from .finish import unfinished
+
+    return p_yes >= THRESHOLD and not foreign_script(tag, evidence) and not unfinished(tag)
 
 
 def foreign_script(tag: str, evidence: str) -> bool:
