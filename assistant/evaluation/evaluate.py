@@ -220,7 +220,7 @@ def score(assistant: Assistant, item: GoldItem, answer: Answer, s: GenerationSco
     """Add one answer's figures to ``s``: citations, gates, prose endings and echoes, refusals, coverage, stance."""
     measured = gates.measure(answer, assistant.embedder.embed)
     s.prose_fields += len(answer.prose)
-    s.unfinished += sum(finish.unfinished(t) for t in answer.prose)
+    s.unfinished += sum(finish.unfinished(t) for t in _written_pieces(answer.prose))
     instructions = _instructions(assistant.settings.prompts_dir)
     s.prompt_copies += sum(finish.echoes(t, instructions, answer.request) for t in answer.prose)
     s.restating += measured["restating"]
@@ -277,6 +277,24 @@ def _score_sides(item: GoldItem, answer: Answer, s: GenerationScores) -> None:
             hit = sum(any(_overlaps(d, a, b, sp) for d, a, b in shown) for sp in spans)
             s.reach[side] = [x + y for x, y in zip(s.reach.get(side, [0, 0, 0]), [1, int(hit > 0), hit], strict=True)]
             s.reach[side + "_spans"] = [s.reach.get(side + "_spans", [0])[0] + len(spans)]
+
+
+def _written_pieces(prose: list[str]) -> list[str]:
+    """Prose as it was written: a brief's clash issue is two card tags joined by code ("FOR: a / AGAINST: b").
+
+    Judged whole, its length could equal a schema cap by chance and look cut (a 160-character issue
+    did, in the gold run); each tag is judged on its own.
+
+    >>> _written_pieces(["FOR: Offices cost money. / AGAINST: Homes cost less", "Plain."])
+    ['Offices cost money.', 'Homes cost less', 'Plain.']
+    """
+    out = []
+    for text in prose:
+        if text.startswith("FOR: ") and " / AGAINST: " in text:
+            out += text[len("FOR: "):].split(" / AGAINST: ", 1)
+        else:
+            out.append(text)
+    return out
 
 
 def _instructions(prompts_dir: Path) -> str:
