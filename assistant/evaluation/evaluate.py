@@ -169,6 +169,8 @@ class GenerationScores:
                 "oppose_reached_items": share(*self.reach.get("oppose", [0, 0])[1::-1]),
                 "oppose_reached_spans": share(self.reach.get("oppose", [0, 0, 0])[2],
                                               self.reach.get("oppose_spans", [0])[0]),
+                "oppose_reached_items_passages": share(self.reach.get("oppose_passages", [0])[0],
+                                                       self.reach.get("oppose", [0])[0]),
                 "support_reached_items": share(*self.reach.get("support", [0, 0])[1::-1]),
                 "correct_refusals": share(self.refusals_correct, self.refusals_expected),
                 "false_refusals": share(self.false_refusals, self.answers_expected),
@@ -270,13 +272,16 @@ def _score_sides(item: GoldItem, answer: Answer, s: GenerationScores) -> None:
                 s.stance_correct += (section in SUPPORTING) == sup
     if answer.mode == "ask":
         return
-    shown = [(x.doc_id, x.start, x.end) for x in answer.sentences] or \
-            [(p.chunk.doc_id, p.chunk.start, p.chunk.end) for p in answer.passages]  # an answer from before sentences
+    passages = [(p.chunk.doc_id, p.chunk.start, p.chunk.end) for p in answer.passages]
+    shown = [(x.doc_id, x.start, x.end) for x in answer.sentences] or passages  # an answer from before sentences
     for spans, side in ((item.oppose, "oppose"), (item.support, "support")):
         if spans:
             hit = sum(any(_overlaps(d, a, b, sp) for d, a, b in shown) for sp in spans)
             s.reach[side] = [x + y for x, y in zip(s.reach.get(side, [0, 0, 0]), [1, int(hit > 0), hit], strict=True)]
             s.reach[side + "_spans"] = [s.reach.get(side + "_spans", [0])[0] + len(spans)]
+            # the same at passage level: comparable with answers saved before sentences were (they fall back)
+            in_passages = any(_overlaps(d, a, b, sp) for d, a, b in passages for sp in spans)
+            s.reach[side + "_passages"] = [s.reach.get(side + "_passages", [0])[0] + int(in_passages)]
 
 
 def _written_pieces(prose: list[str]) -> list[str]:
