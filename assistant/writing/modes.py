@@ -125,8 +125,9 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
                 continue
             claim = _prose(ctx, item.get("claim"))
             # A tag may echo its card's own words (debaters do); a tag that was nothing but ids or "the
-            # sources" talk, that shares too few words with its group, or that restates the request, its
-            # opposite or another tag is dropped. There is no reasoning field: a card is tag + evidence.
+            # sources" talk, that shares too few words with its group, or that repeats another tag is
+            # dropped; one that restates the request or its opposite gives way to a clause of its evidence.
+            # There is no reasoning field: a card is tag + evidence.
             if not claim:
                 rejected = "copy_dropped"
             elif not gates.grounded(claim, [s.text for s in g]):
@@ -165,7 +166,7 @@ def _span_tag(ctx: Context, quotes: Sequence[Quote]) -> str:
     """A tag that only restated the request (or its opposite) becomes a verbatim clause of its evidence.
 
     The evidence was chosen by code for its side, so the card stands; only the model's words added
-    nothing (steelman objections were mostly the position negated, and all were dropped: gold set,
+    nothing (in the last session's gold run two steelmen each lost two cards to this gate,
     docs/evaluation.md). "" when no evidence was verified.
     """
     verified = [q for q in quotes if q.verified]
