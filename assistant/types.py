@@ -195,8 +195,7 @@ class Gates:
     no evidence used twice.
     """
 
-    restating_dropped: int = 0  # claims too close to the request, with no verified evidence to stand on
-    restating_replaced: int = 0  # tags too close to the request, replaced by a verbatim clause of their evidence
+    restating_dropped: int = 0  # claims too close to the request
     duplicate_dropped: int = 0  # claims too close to an earlier claim
     ids_in_prose_repaired: int = 0  # prose fields that named sentence / passage ids or "the sources"
     copy_dropped: int = 0  # points that were only ids; ask answers made only of copies (rewritten)

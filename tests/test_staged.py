@@ -121,13 +121,9 @@ def test_gates_drop_restated_duplicate_and_id_talk(staged, any_tag) -> None:  # 
     gen.generate = generate  # type: ignore[method-assign]
     ans = a.brief(MOTION)
     claims = [p.text for p in ans.points]
-    # the tag that restated the motion gives way to a verbatim clause of its own evidence: the card stands
-    restated = ans.points[0]
-    assert claims[1:] == ["Home working lets staff focus."], claims
-    assert restated.text in restated.verified_quotes[0].text and restated.text != MOTION + "."
+    assert claims == ["Home working lets staff focus."], claims
     g = ans.gates
-    assert g.restating_replaced == 1 and g.restating_dropped == 0
-    assert g.duplicate_dropped == 1 and g.copy_dropped == 3
+    assert g.restating_dropped == 1 and g.duplicate_dropped == 1 and g.copy_dropped == 3
     assert g.ids_in_prose_repaired >= 4
     prose = " ".join(ans.prose)
     assert not re.search(r"\b[SP]\d+\b|the sources|evidence for this claim", prose, re.I), prose
@@ -295,16 +291,15 @@ def test_tags_that_do_not_say_what_their_sentences_say_are_dropped_then_rewritte
     assert any(p.section == "for" and p.verified_quotes for p in ans.points)
 
 
-def test_a_steelman_objection_that_only_restates_the_position_becomes_a_clause_of_its_evidence(staged, any_tag) -> None:  # type: ignore[no-untyped-def]
-    """The objection's card (an opposing sentence chosen by code) stands; the model's words added nothing.
-    A thesis that refuses the position gives way to the position itself."""
+def test_a_steelman_thesis_that_refuses_the_position_gives_way_to_the_position(staged, any_tag) -> None:  # type: ignore[no-untyped-def]
+    """"The sources do not directly address the claim ..." is a refusal, not a thesis (gold run)."""
     a, gen = staged
     position = "Remote work makes companies more productive"
 
     def generate(messages, *, schema=None, **kw):  # type: ignore[no-untyped-def]
         props = (schema or {}).get("properties", {})
         if "a1" in props and "objection" in props["a1"]["properties"]:
-            gen.enqueue({k: {"objection": position + ".",
+            gen.enqueue({k: {"objection": position + ".",  # restates the position: dropped, never shown
                              "evidence": v["properties"]["evidence"]["items"]["enum"][:1],
                              "reply": "It does.", "reply_evidence": []} for k, v in props.items()})
         elif "a1" in props:
@@ -316,10 +311,7 @@ def test_a_steelman_objection_that_only_restates_the_position_becomes_a_clause_o
 
     gen.generate = generate  # type: ignore[method-assign]
     ans = a.steelman(position)
-    objections = [p for p in ans.points if p.section == "objection"]
-    assert objections and ans.gates.restating_replaced == len(objections) and ans.gates.restating_dropped == 0
-    for p in objections:
-        assert p.text in p.verified_quotes[0].text and _stance(p.verified_quotes[0].text) == "oppose"
+    assert not [p for p in ans.points if p.section == "objection"] and ans.gates.restating_dropped >= 1
     assert ans.thesis == position
 
 

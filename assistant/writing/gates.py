@@ -3,8 +3,7 @@
 Each gate counts what it caught (``Context.count``), so ``--json`` and
 ``assistant eval`` report it:
 
-- ``restating_dropped``: a claim too close to the request (it adds nothing); a tag or objection
-  with verified evidence is not dropped but becomes a verbatim clause of it (``restating_replaced``);
+- ``restating_dropped``: a claim too close to the request (it adds nothing);
 - ``duplicate_dropped``: a claim too close to an earlier claim of the answer;
 - ``ids_in_prose_repaired``: prose that names sentence or passage ids or
   talks about "the sources" instead of making the point (the ids are cut;

@@ -10,19 +10,17 @@ Steelman and rebut are the same shape with other sides and prompts; ask is
 one write step (``answer.py``); the frames and the rebuttal speech are in
 ``frames.py``. Evidence can only come from the side the stance step gave
 it, and a sentence used once is gone from later groups, so evidence reuse is
-impossible by construction; the gates in ``gates.py`` drop duplicates,
-made-up tags and id-talk, and a tag that only restates the request gives way
-to a verbatim clause of its evidence. Not handled: more than three arguments a side.
+impossible by construction; the gates in ``gates.py`` drop restatements,
+duplicates, made-up tags and id-talk. Not handled: more than three arguments a side.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..events import Draft, Progress
-from ..types import Clash, Point, Quote, Sentence
+from ..types import Clash, Point, Sentence
 from . import faithful, gates, overview, schemas, stance
 from .answer import ASK
 from .fields import clip as _clip
@@ -125,9 +123,11 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
                 continue
             claim = _prose(ctx, item.get("claim"))
             # A tag may echo its card's own words (debaters do); a tag that was nothing but ids or "the
-            # sources" talk, that shares too few words with its group, or that repeats another tag is
-            # dropped; one that restates the request or its opposite gives way to a clause of its evidence.
-            # There is no reasoning field: a card is tag + evidence.
+            # sources" talk, that shares too few words with its group, or that restates the request, its
+            # opposite or another tag is dropped. There is no reasoning field: a card is tag + evidence.
+            # (A restating tag is not replaced by a clause of its evidence: tried, and on a one-sided
+            # library it put FOR sentences the stance step had misread under AGAINST; the model's tag
+            # restating the motion was the sign of it. tests/test_smoke_default.py)
             if not claim:
                 rejected = "copy_dropped"
             elif not gates.grounded(claim, [s.text for s in g]):
@@ -146,34 +146,16 @@ def side_step(name: str, side: str, section: str, label: str, n: int = MAX_ARGUM
             ctx.emit(Draft(tuple(ctx.points)))
             return
         for g, item, claim, rejected in judged:
-            quotes = () if rejected not in ("", "restating_dropped") else _quotes(ctx, item.get("evidence"),
-                                                                               {s.sid for s in g})
-            if rejected == "restating_dropped":  # the card stands; its tag becomes a clause of its evidence
-                claim = _span_tag(ctx, quotes)
-                rejected = "" if claim else rejected
             if rejected:
                 ctx.count(rejected)
                 continue
+            quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
             if quotes:
                 ctx.points.append(Point(section, claim, "", quotes))
         settle_tags(ctx, before)
         ctx.emit(Draft(tuple(ctx.points)))
 
     return Step(name, label, prompt="side", max_tokens=60 * n, schema=schema, variables=variables, parse=parse)
-
-
-def _span_tag(ctx: Context, quotes: Sequence[Quote]) -> str:
-    """A tag that only restated the request (or its opposite) becomes a verbatim clause of its evidence.
-
-    The evidence was chosen by code for its side, so the card stands; only the model's words added
-    nothing (in the last session's gold run two steelmen each lost two cards to this gate,
-    docs/evaluation.md). "" when no evidence was verified.
-    """
-    verified = [q for q in quotes if q.verified]
-    if not verified:
-        return ""
-    ctx.count("restating_replaced")
-    return faithful.verbatim_span(verified[0].text, ctx.embed)
 
 
 def settle_tags(ctx: Context, start: int) -> None:
@@ -221,14 +203,10 @@ def objections_step() -> Step:
                 continue
             text = _prose(ctx, item.get("objection"))
             rejected = "copy_dropped" if not text else _claim_filter(ctx).check(text)
-            quotes = () if rejected not in ("", "restating_dropped") else _quotes(ctx, item.get("evidence"),
-                                                                               {s.sid for s in g})
-            if rejected == "restating_dropped":  # an objection is often the position's plain negation
-                text = _span_tag(ctx, quotes)
-                rejected = "" if text else rejected
             if rejected:
                 ctx.count(rejected)
                 continue
+            quotes = _quotes(ctx, item.get("evidence"), {s.sid for s in g})
             reply_quotes = _quotes(ctx, item.get("reply_evidence"), set(ctx.plans.reply_ids))
             ctx.points.append(Point("objection", text, "", quotes, _prose(ctx, item.get("reply")), reply_quotes))
         settle_tags(ctx, before)
