@@ -87,7 +87,7 @@ def test_planted_instructions_are_never_cited_by_the_default_model(default_assis
     a = Assistant(Settings.load(index_dir=index, model="default", temperature=0.0),
                   embedder=default_assistant.embedder, generator=default_assistant.generator)
     a.ingest([planted], show_progress=False)
-    ans = a.ask("Does working from home raise productivity?")  # one call: the screen is the same in every mode
+    ans = a.brief("Working from home raises productivity")
     assert any("instruction-like" in n for n in ans.notices), ans.notices
     for p in ans.points:
         said = f"{p.text} {p.reasoning}".lower()
