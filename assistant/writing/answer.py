@@ -60,9 +60,8 @@ def _drop_unfaithful(ctx: Context) -> None:
            if not gates.is_copy(p.text, [q.text for q in p.verified_quotes])]
     if not own:
         return
-    render = lambda name, **values: ctx.task(name, **values)  # noqa: E731
     cards = [(p.text, " ".join(q.text for q in p.verified_quotes)) for _, p in own]
-    failing = {i for (i, _), card, p_yes in zip(own, cards, faithful.check(ctx.generator, render, cards), strict=True)
+    failing = {i for (i, _), card, p_yes in zip(own, cards, faithful.check(ctx.generator, ctx.task, cards), strict=True)
                if not faithful.passes(*card, p_yes)}
     if failing:
         ctx.count("unfaithful_dropped", len(failing))

@@ -164,8 +164,7 @@ def settle_tags(ctx: Context, start: int) -> None:
     if not mine:
         return
     cards = [(p.text, " ".join(q.text for q in p.verified_quotes)) for _, p in mine]
-    render = lambda name, **values: ctx.task(name, **values)  # noqa: E731
-    settled = faithful.settle(ctx.generator, render, ctx.embed, cards, ctx.count)
+    settled = faithful.settle(ctx.generator, ctx.task, ctx.embed, cards, ctx.count)
     for (i, p), tag in zip(mine, settled, strict=True):
         ctx.points[i] = replace(p, text=tag)
 
