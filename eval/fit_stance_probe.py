@@ -8,7 +8,10 @@
    con arguments of the topic and 10 of other train topics (off-topic) are read as tails on the two
    paired prompts, through the product's own ``stance_probe.paired_logits``.
 2. A 3-class logistic regression (supports / opposes / neither) over ``[D, S]``, standardised;
-   the standardisation is folded into the weights, so the product needs numpy only.
+   the standardisation is folded into the weights, so the product needs numpy only. The product
+   reads it symmetrised (``Probe.scores``: a side must flip when motion and opposite swap), and so
+   does the cross-validation here. ``--mirror`` also trains on every row mirrored (``-D, S``, sides
+   exchanged): measured, it did worse on the 8 train topics the fit never saw (docs/evaluation.md).
 3. Leave-one-topic-out on train: right / wrong / neutral shares and off-topic neutral share, and the
    ``threshold`` a side's probability must reach: the lowest that keeps the cross-validated wrong
    share at or under ``--max-wrong`` (default 0.08, the issue's bound; a wrong side is read aloud).
@@ -97,10 +100,19 @@ def design(cache: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:  # t
     return features, y, groups, saved
 
 
-def fit(features: np.ndarray, y: np.ndarray, c: float):  # type: ignore[no-untyped-def]
+def mirrored(features: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and their mirrors: ``D`` negated, supports and opposes exchanged, off-topic kept."""
+    half = features.shape[1] // 2
+    mirror = np.hstack([-features[:, :half], features[:, half:]])
+    return np.vstack([features, mirror]), np.concatenate([y, np.array([1, 0, 2])[y]])
+
+
+def fit(features: np.ndarray, y: np.ndarray, c: float, mirror: bool = False):  # type: ignore[no-untyped-def]
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
+    if mirror:
+        features, y = mirrored(features, y)
     scaler = StandardScaler().fit(features)
     model = LogisticRegression(C=c, max_iter=5000).fit(scaler.transform(features), y)
     weights = model.coef_ / scaler.scale_
@@ -109,10 +121,11 @@ def fit(features: np.ndarray, y: np.ndarray, c: float):  # type: ignore[no-untyp
 
 
 def probabilities(features: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    z = features @ weights.T + bias
-    z -= z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=1, keepdims=True)
+    """As the product reads them (``stance_probe.Probe.scores``): direct and mirrored, averaged."""
+    half = features.shape[1] // 2
+    d, s = features[:, :half], features[:, half:]
+    probe = stance_probe.Probe("", np.arange(half), weights, bias, 0.5)
+    return np.array([[r.support, r.oppose, r.neutral] for r in probe.scores(d, s)])
 
 
 def shares(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
@@ -125,12 +138,13 @@ def shares(p: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
             "off_topic_neutral": round(float(np.mean(label[~on] == 2)), 3)}
 
 
-def cross_validate(features: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> np.ndarray:
+def cross_validate(features: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float,
+                   mirror: bool = False) -> np.ndarray:
     """Leave-one-topic-out probabilities for every row."""
     p = np.zeros((len(y), 3))
     for topic in sorted(set(groups)):
         held = groups == topic
-        w, b = fit(features[~held], y[~held], c)
+        w, b = fit(features[~held], y[~held], c, mirror)
         p[held] = probabilities(features[held], w, b)
     return p
 
@@ -145,25 +159,31 @@ def main() -> None:
     ap.add_argument("--max-wrong", type=float, default=0.08, help="the issue's bound on wrong labels (default 0.08)")
     ap.add_argument("--report", type=Path, help="write the cross-validation figures here (JSON)")
     ap.add_argument("--topics", type=int, help="only the first N train topics (alphabetical; default all 24)")
+    ap.add_argument("--mirror", action="store_true", help="also fit on every row mirrored (not shipped)")
     args = ap.parse_args()
     extract(args.argkp, args.cache, args.model, args.topics)
     features, y, groups, saved = design(args.cache)
-    cv_file = args.cache.with_name(f"{args.cache.name}.cv_{args.c}.npy")  # ~10 min: reused while the cache stands
+    if args.topics:  # the cache may hold more topics than this fit uses
+        keep = np.isin(groups, sorted(set(groups), key=list(groups).index)[: args.topics])
+        features, y, groups = features[keep], y[keep], groups[keep]
+    # ~10 min: reused while the cache stands
+    cv_file = args.cache.with_name(f"{args.cache.name}.cv_{args.c}_{args.topics}_{args.mirror}.npy")
     if cv_file.exists() and cv_file.stat().st_mtime >= args.cache.with_suffix(".npy").stat().st_mtime:
         p = np.load(cv_file)
     else:
-        p = cross_validate(features, y, groups, args.c)
+        p = cross_validate(features, y, groups, args.c, args.mirror)
         np.save(cv_file, p)
     table = {f"{t:.2f}": shares(p, y, t) for t in np.arange(0.34, 0.99, 0.02)}
     threshold = float(next((t for t, r in table.items() if r["wrong"] <= args.max_wrong), "0.98"))
     print(json.dumps({"threshold": threshold, "at_threshold": table[f"{threshold:.2f}"],
                       "argmax": shares(p, y, 0.0)}, indent=2))
-    weights, bias = fit(features, y, args.c)
+    weights, bias = fit(features, y, args.c, args.mirror)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, model=np.array(saved["model"]), ids=np.array(saved["ids"], dtype=np.int32),
                         weights=weights, bias=bias, threshold=np.array(threshold))
     if args.report:
-        args.report.write_text(json.dumps({"c": args.c, "rows": len(y), "topics": len(set(groups)),
+        args.report.write_text(json.dumps({"c": args.c, "mirror": args.mirror, "rows": len(y),
+                                           "topics": len(set(groups)),
                                            "threshold": threshold, "cross_validated": table}, indent=2))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
 

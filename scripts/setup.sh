@@ -8,7 +8,14 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 CACHE=${ASSISTANT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/assistant}
-WHEELS="$CACHE/wheels"
+# llama.cpp is built for one fixed x86-64 instruction set (AVX2, FMA, F16C; no AVX-512), not for
+# the building machine's (-march=native): a temperature-0 answer then comes out the same on every
+# machine, so tests/test_golden.py holds on a laptop, CI and an AVX-512 server alike (a native build
+# on an AVX-512 machine changed the tiny model's stance labels and text). The wheel cache is keyed by
+# these flags, and pip's own cache is bypassed: it keys on the version only and would hand back a
+# wheel built with other flags.
+LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF"
+WHEELS="$CACHE/wheels/avx2"
 LLAMA_VERSION=0.3.36
 TORCH_VERSION=2.13.0
 EXTRAS=${EXTRAS:-dev}
@@ -31,14 +38,19 @@ fi
 
 # llama-cpp-python has no wheel on PyPI; compiling takes ~6 minutes on 2 cores,
 # so build it once into a cache outside the repo and reuse the wheel.
-if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
+# A stamp in the venv names the build installed; a venv set up before the flags were fixed (or with
+# other flags) gets the fixed build.
+STAMP="$VENV/.llama-cpp-build"
+if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null \
+   || [ "$(cat "$STAMP" 2>/dev/null)" != "$LLAMA_VERSION $LLAMA_CMAKE_ARGS" ]; then
   mkdir -p "$WHEELS"
   if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
     echo "setup: building llama-cpp-python $LLAMA_VERSION (once, ~6 min on 2 cores)"
-    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$VENV/bin/python" -m pip wheel --quiet --no-deps \
-      -w "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) "$VENV/bin/python" -m pip wheel \
+      --quiet --no-deps --no-cache-dir -w "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
   fi
-  "${pip[@]}" --find-links "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+  "${pip[@]}" --force-reinstall --no-deps --find-links "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+  echo "$LLAMA_VERSION $LLAMA_CMAKE_ARGS" > "$STAMP"
 fi
 
 # The browser tests drive Debian's chromium (Playwright never downloads a browser here).

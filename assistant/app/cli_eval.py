@@ -33,6 +33,8 @@ def add_eval(sub: Any) -> None:
     s.add_argument("--topics", type=int, metavar="N", help="stance: only the first N topics of the split")
     s.add_argument("--per-topic", type=int, metavar="N", help="tags: arguments per topic (default all)")
     s.add_argument("--arguana", metavar="FILE", help="stance: also the ArguAna stance-step figure on this file")
+    s.add_argument("--negated", action="store_true",
+                   help="stance: also read every request about the motion's opposite (gold sides exchange)")
     s.add_argument("--gold", metavar="FILE", help="gold JSONL (default eval/gold_seeds.jsonl)")
     s.add_argument("--k", type=int, default=5, metavar="N", help="k for recall@k (default 5)")
     s.add_argument("--limit", type=int, metavar="N", help="generation: items; arguana: points (default all)")
@@ -77,7 +79,7 @@ def _eval(args: argparse.Namespace) -> int:
                 methods = tuple(m.strip() for m in (args.methods or "contrast,paired").split(",") if m.strip())
                 result = run_stance(a, Path(args.path), split=args.split, methods=methods, topics=args.topics,
                                     arguana=Path(args.arguana) if args.arguana else None,
-                                    debates=args.stance, report=report)
+                                    debates=args.stance, report=report, negated=args.negated)
             elif args.what == "tags":
                 from ..evaluation.tag_eval import run_eval as run_tags
 

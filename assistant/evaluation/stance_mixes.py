@@ -12,8 +12,12 @@ the majority of its sentences' non-neutral labels (a tie is neutral).
 
 Reported per method and mix: right share (labelled its gold side), wrong
 share (labelled the other side), neutral share, and the share of off-topic
-arguments labelled neutral. Develop on ``train``, report on ``dev``; no
-threshold is tuned on dev. Not handled: arguments longer than a few
+arguments labelled neutral. With ``negated`` every request is read a second
+time about the motion's opposite (the model's opposite statement as the
+motion, the topic as its opposite; gold sides exchange), reported as the
+method's "motion negated" rows: a label taken from the sentence's words
+rather than from the motion shows up there as wrong. Develop on ``train``,
+report on ``dev``; no threshold is tuned on dev. Not handled: arguments longer than a few
 sentences (ArgKP's are one or two).
 """
 
@@ -97,10 +101,11 @@ def passage_labels(labels: dict[str, stance.Stance], sentences: Sequence[Sentenc
 
 
 def evaluate(generator: Any, prompts_dir: Path, requests: Sequence[argkp.MixedRequest], methods: Sequence[str], *,
-             report: Report | None = None, embed: Callable[[list[str]], list[list[float]]] | None = None
-             ) -> dict[str, Any]:
+             report: Report | None = None, embed: Callable[[list[str]], list[list[float]]] | None = None,
+             negated: bool = False) -> dict[str, Any]:
     """Per method and mix: right / wrong / neutral shares and off-topic neutral share, saved as it goes."""
-    tallies = {m: {mix: MixTally() for mix in argkp.MIXES} for m in methods}
+    readings = [(m, False) for m in methods] + [(m, True) for m in methods if negated]
+    tallies = {name(m, neg): {mix: MixTally() for mix in argkp.MIXES} for m, neg in readings}
     opposites: dict[str, str] = {}
     system = prompts.render(prompts_dir, "system")
     render = lambda name, **values: prompts.render(prompts_dir, name, **values)  # noqa: E731
@@ -113,22 +118,28 @@ def evaluate(generator: Any, prompts_dir: Path, requests: Sequence[argkp.MixedRe
         def messages(task: str, block: str = block) -> list[dict[str, str]]:
             return [{"role": "system", "content": system}, {"role": "user", "content": block + "\n\n" + task}]
 
-        for method in methods:
+        for method, neg in readings:
             started = time.perf_counter()
-            labels = stance.label(generator, messages, render, req.topic, sentences, method=method,
-                                  opposite=opposites[req.topic], embed=embed)
+            motion, other = (opposites[req.topic], req.topic) if neg else (req.topic, opposites[req.topic])
+            labels = stance.label(generator, messages, render, motion, sentences, method=method,
+                                  opposite=other, embed=embed)
             got = passage_labels(labels, sentences, len(passages))
             n = len(req.arguments)
-            tallies[method][req.mix].add(gold, got[:n], got[n:], time.perf_counter() - started)
+            want = [-g for g in gold] if neg else gold
+            tallies[name(method, neg)][req.mix].add(want, got[:n], got[n:], time.perf_counter() - started)
         summary = summaries(tallies)
         if report is not None:
             report.data["stance_mixes"] = summary
             report.data["opposites"] = opposites
             report.save()
-            head = methods[-1]
+            head = name(*readings[-1])
             report.progress("stance mixes", i, len(requests),
                             f"{head}: right {overall(tallies[head])['right']}, wrong {overall(tallies[head])['wrong']}")
     return summaries(tallies)
+
+
+def name(method: str, negated: bool) -> str:
+    return f"{method}, motion negated" if negated else method
 
 
 def overall(by_mix: dict[str, MixTally]) -> dict[str, Any]:
@@ -157,7 +168,8 @@ def table(result: dict[str, Any]) -> str:
 
 
 def run_eval(a: Any, folder: Path, *, split: str, methods: Sequence[str], topics: int | None = None,
-             arguana: Path | None = None, debates: int = 40, report: Report | None = None) -> dict[str, Any]:
+             arguana: Path | None = None, debates: int = 40, report: Report | None = None,
+             negated: bool = False) -> dict[str, Any]:
     """``assistant eval stance PATH``: the mixes on an ArgKP split, and optionally ArguAna's stance step."""
     from ..errors import InputError
 
@@ -171,7 +183,8 @@ def run_eval(a: Any, folder: Path, *, split: str, methods: Sequence[str], topics
     s = a.settings
     report.data.update({"model": a.generator.name, "split": split, "methods": list(methods),
                         "topics": chosen or data.topics})
-    result = evaluate(a.generator, s.prompts_dir, requests, methods, report=report, embed=a.embedder.embed)
+    result = evaluate(a.generator, s.prompts_dir, requests, methods, report=report, embed=a.embedder.embed,
+                      negated=negated)
     report.data["stance_mixes"] = result
     text = f"model {a.generator.name}, ArgKP {split}, {len(requests)} requests\n\n" + table(result)
     if arguana is not None:

@@ -21,8 +21,11 @@ libraries"). Here nothing depends on the other sentences:
    P(opposes it), P(neither), fitted once on 16 of the 24 *train* topics of IBM's
    ArgKP (``eval/fit_stance_probe.py``; weights in
    ``assistant/data/stance_probe.npz``, CDLA-Sharing 1.0 data, figures in
-   docs/evaluation.md). A side is kept only when its probability reaches
-   ``threshold`` (fitted on train to keep wrong labels rare); else neutral.
+   docs/evaluation.md). It is read symmetrised (``Probe.scores``): the
+   swapped reading's features are ``(-D, S)``, so a side must flip when the
+   motion is worded the other way. A side is kept only when its probability
+   reaches ``threshold`` (fitted on train to keep wrong labels rare); else
+   neutral.
 
 The weights belong to one model (the default, named in the file). Any other
 model with logits gets the same two orientations read at two labels only,
@@ -85,13 +88,28 @@ class Probe:
     threshold: float
 
     def scores(self, d: Any, s: Any) -> list[Scored]:
+        """Probabilities that flip exactly when motion and opposite swap (``D`` -> ``-D``, ``S`` unchanged).
+
+        The probe's reading of the swapped pair costs nothing (its features are ``(-D, S)``), so each
+        sentence gets the mean of "supports M" read directly and "opposes O" read in the mirror. A side
+        can then only come from what flips with the swap; what does not (topic, wording, "fewer" and
+        "cut" in the sentence) can make a sentence relevant or not, never FOR or AGAINST. Without this a
+        probe fitted on one-sided cues called a sentence AGAINST both a motion and its opposite
+        (docs/evaluation.md, "Issue 19, fifth session").
+        """
         import numpy as np
 
-        z = np.hstack([d, s]) @ self.weights.T + self.bias
+        p = self._raw(np.hstack([d, s]))
+        q = self._raw(np.hstack([-np.asarray(d), s]))[:, [1, 0, 2]]  # the mirror, its sides exchanged
+        return [Scored(float(a), float(b), float(c)) for a, b, c in (p + q) / 2]
+
+    def _raw(self, x: Any) -> Any:
+        import numpy as np
+
+        z = x @ self.weights.T + self.bias
         z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        return [Scored(float(a), float(b), float(c)) for a, b, c in p]
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
 
 
 @lru_cache(maxsize=2)
