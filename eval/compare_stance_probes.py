@@ -25,14 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import fit_stance_probe as f  # noqa: E402
 
+from assistant.writing import stance_probe  # noqa: E402
+
 FLIP = np.array([1, 0, 2])  # supports <-> opposes, off-topic stays
 
 
 def direct(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    z = x @ w.T + b
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    """The probe's probabilities read one way only (as shipped before the fifth session)."""
+    return stance_probe.Probe("", np.arange(x.shape[1] // 2), w, b, 0.5)._raw(x)
 
 
 def main() -> None:
