@@ -9,6 +9,11 @@ the fit never saw; a threshold per way is chosen on the 16 by the fitter's rule 
 exchanged): a side taken from the argument's words instead of from the motion shows up there as wrong.
 The ways: the plain fit read directly (what shipped until issue 19's fifth session), the plain fit read
 symmetrised (``stance_probe.Probe.scores``, shipped), and a fit on mirrored rows (``--mirror``).
+
+``--more-data`` asks instead whether more training data helps the symmetrised read: leave-one-topic-out over
+all 24 topics, fitted on the first 20 arguments a side of the other topics (the cache's first 1,200 rows) or
+on all of them (a cache topped up with ``fit_stance_probe.py --per-side 40``), both scored on every row of
+the held-out topic, at each ``--c``.
 """
 
 from __future__ import annotations
@@ -35,12 +40,37 @@ def direct(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     return stance_probe.Probe("", np.arange(x.shape[1] // 2), w, b, 0.5)._raw(x)
 
 
+def more_data(cache: Path, cs: list[float]) -> dict[str, dict]:  # type: ignore[type-arg]
+    x, y, g, _ = f.design(cache)
+    first = np.arange(len(y)) < 24 * (2 * f.PER_SIDE + f.OFF_TOPIC)
+    out = {}
+    for c in cs:
+        for name, rows in (("20 a side", first), ("all", np.ones(len(y), bool))):
+            p = np.zeros((len(y), 3))
+            for t in sorted(set(g)):
+                held = g == t
+                p[held] = f.probabilities(x[held], *f.fit(x[rows & ~held], y[rows & ~held], c))
+            table = {f"{t:.2f}": f.shares(p, y, t) for t in np.arange(0.34, 0.99, 0.02)}
+            thr = float(next((t for t, r in table.items() if r["wrong"] <= 0.08), "0.98"))
+            key = f"fit on {name} ({int(rows.sum())} rows), C={c}"
+            out[key] = {"threshold": thr, "loto24": table[f"{thr:.2f}"], "loto24_argmax": f.shares(p, y, 0.0)}
+            print(key, json.dumps(out[key]), flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--c", type=float, default=0.01)
+    ap.add_argument("--more-data", action="store_true", help="fit on 20 a side vs all rows, LOTO on 24 topics")
+    ap.add_argument("--cs", default="0.003,0.01", help="--more-data: inverse regularisation strengths")
     args = ap.parse_args()
+    if args.more_data:
+        result = more_data(args.cache, [float(c) for c in args.cs.split(",")])
+        if args.out:
+            args.out.write_text(json.dumps(result, indent=1) + "\n")
+        return
     x, y, g, _ = f.design(args.cache)
     order = list(dict.fromkeys(g))
     half = x.shape[1] // 2

@@ -47,8 +47,13 @@ def token_ids(generator) -> list[int]:  # type: ignore[no-untyped-def]
     return [generator.first_token(w) for w in LABEL_WORDS] + list(range(0, 151600, STRIDE))
 
 
-def extract(folder: Path, cache: Path, model: str, n_topics: int | None = None) -> None:
-    """Write (or extend) the feature cache: X[n, 2, ids] (forward, swapped raw logits) and its meta."""
+def extract(folder: Path, cache: Path, model: str, n_topics: int | None = None, per_side: int = PER_SIDE) -> None:
+    """Write (or extend) the feature cache: X[n, 2, ids] (forward, swapped raw logits) and its meta.
+
+    A topic already in the cache with fewer than ``per_side`` arguments a side is topped up with arguments
+    it does not hold yet, read against the opposite statement written the first time (no new off-topic
+    rows), so a larger fit extends the cache instead of redoing it.
+    """
     from assistant import Settings
     from assistant.backends import build_generator
 
@@ -65,16 +70,20 @@ def extract(folder: Path, cache: Path, model: str, n_topics: int | None = None) 
         saved = json.loads(cache.with_suffix(".json").read_text())
         meta, opps = saved["meta"], saved["opps"]
     for topic in topics:
-        if topic in opps:
+        held = {m["arg_id"] for m in meta if m["topic"] == topic}
+        count = {side: sum(1 for m in meta if m["topic"] == topic and not m["off"] and m["stance"] == side)
+                 for side in (1, -1)}
+        if topic in opps and min(count.values()) >= per_side:
             continue
         started = time.time()
-        opp = counter.opposite(gen, settings.prompts_dir, topic) or stance.negate(topic)
+        opp = opps.get(topic) or counter.opposite(gen, settings.prompts_dir, topic) or stance.negate(topic)
         items = []
         for side in (1, -1):
-            pool = [a for a in data.arguments[topic] if a.stance == side]
-            items += [(a, False) for a in rng.sample(pool, PER_SIDE)]
-        others = [a for o in topics if o != topic for a in data.arguments[o]]
-        items += [(a, True) for a in rng.sample(others, OFF_TOPIC)]
+            pool = [a for a in data.arguments[topic] if a.stance == side and a.arg_id not in held]
+            items += [(a, False) for a in rng.sample(pool, min(len(pool), per_side - count[side]))]
+        if topic not in opps:
+            others = [a for o in topics if o != topic for a in data.arguments[o]]
+            items += [(a, True) for a in rng.sample(others, OFF_TOPIC)]
         texts = [a.text for a, _ in items]
         tails = [stance_probe.tail(t) for t in texts]
         fwd = np.asarray(gen.tail_logits(stance_probe.messages(render, topic, opp), tails, ids))
@@ -159,9 +168,11 @@ def main() -> None:
     ap.add_argument("--max-wrong", type=float, default=0.08, help="the issue's bound on wrong labels (default 0.08)")
     ap.add_argument("--report", type=Path, help="write the cross-validation figures here (JSON)")
     ap.add_argument("--topics", type=int, help="only the first N train topics (alphabetical; default all 24)")
+    ap.add_argument("--per-side", type=int, default=PER_SIDE,
+                    help=f"arguments a side per topic (default {PER_SIDE}); a larger number tops up the cache")
     ap.add_argument("--mirror", action="store_true", help="also fit on every row mirrored (not shipped)")
     args = ap.parse_args()
-    extract(args.argkp, args.cache, args.model, args.topics)
+    extract(args.argkp, args.cache, args.model, args.topics, args.per_side)
     features, y, groups, saved = design(args.cache)
     if args.topics:  # the cache may hold more topics than this fit uses
         keep = np.isin(groups, sorted(set(groups), key=list(groups).index)[: args.topics])
