@@ -166,6 +166,20 @@ def test_rebut_with_no_counter_evidence_says_the_sources_do_not_address_it(seede
     assert all(c["schema"] is None or "a1" not in c["schema"]["properties"] for c in gen.calls)  # type: ignore[operator]
 
 
+def test_a_brief_with_no_side_says_the_stance_step_found_none_not_that_the_sources_miss_it(
+        seeded_assistant: Assistant) -> None:
+    # Retrieval finds passages on the motion; only the stance step leaves both sides thin. The answer has no
+    # point (not covered), and the reason given is the stance count, not "the sources do not cover this".
+    seeded_assistant._generator = FakeStanceGenerator(lambda text: "oppose" if "proper work" in text else "neutral")
+    ans = seeded_assistant.brief(MOTION)
+    against = sum(1 for _, label in ans.stances if label == "oppose")
+    assert not ans.covered and ans.points == () and ans.passages and against < 2
+    assert not any("do not cover" in n for n in ans.notices), ans.notices
+    assert ans.notices[-1] == (f"No side could be built: of the {len(ans.sentences)} sentences read, 0 argue FOR "
+                               f"this motion and {against} AGAINST it, too few to build on; the passages found "
+                               "are listed as sources.")
+
+
 def test_off_topic_claim_is_not_addressed_without_calling_the_model(staged) -> None:  # type: ignore[no-untyped-def]
     a, gen = staged
     for mode in ("rebut", "steelman"):

@@ -12,6 +12,7 @@ model at once (the generator serialises them).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from .counter import opposite
 from .gates import cosine
 from .gather import Request, clean_request, gather, top_dense
 from .injection import screen
-from .modes import MODES
+from .modes import MODES, THIN
 from .steps import Context, run_steps
 
 TWO_SIDED = ("brief", "steelman", "rebut", "overview")  # modes that argue both sides: they get the counter statement
@@ -149,14 +150,28 @@ def assemble(ctx: Context, retrieval_ms: float, started: float) -> Answer:
     if not ctx.covered and not any(n.startswith("The sources do not") for n in ctx.notices):
         # A step that found nothing to say (coverage_step) said why; a run whose points were all
         # dropped (unverified, copies, unreadable output) says it here, so no front end shows silence.
-        what = MODES[ctx.mode].spec.request
-        ctx.notices.append(f"The sources do not cover this {what}: no point could be grounded in them.")
+        ctx.notices.append(no_point_notice(ctx))
     notices = ctx.notices
     gate_counts = Gates(**ctx.gates, evidence_reused=reused(points))
     return Answer(ctx.mode, ctx.request, ctx.generator.name, tuple(ctx.passages), points,
                   sentences=tuple(ctx.sentences), stances=tuple((k, v.label) for k, v in ctx.stances.items()),
                   covered=ctx.covered, notices=tuple(notices), timings=timings, gates=gate_counts,
                   **ctx.prose.fields())
+
+
+def no_point_notice(ctx: Context) -> str:
+    """Why an answer has no point. When the stance step left both sides thin, that is the reason, not the sources.
+
+    Saying "the sources do not cover this" there would be wrong: retrieval found passages on the motion and
+    they are shown; what failed is that too few of their sentences argue a side clearly enough to be cards.
+    """
+    what = MODES[ctx.mode].spec.request
+    sides = Counter(st.label for st in ctx.stances.values())
+    if ctx.stances and max(sides["support"], sides["oppose"]) < THIN:
+        return (f"No side could be built: of the {len(ctx.sentences)} sentences read, {sides['support']} "
+                f"argue{'s' * (sides['support'] == 1)} FOR this {what} and {sides['oppose']} AGAINST it, too "
+                "few to build on; the passages found are listed as sources.")
+    return f"The sources do not cover this {what}: no point could be grounded in them."
 
 
 def reused(points: Sequence[Point]) -> int:
