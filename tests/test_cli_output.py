@@ -245,4 +245,8 @@ def test_a_brief_with_no_grounded_point_is_not_covered_and_says_so(cli_index: Pa
     _use_model(monkeypatch, FakeGenerator())  # every step gets "{}": no stance, no side, no point
     code, out, _ = run_cli("brief", "Remote work makes companies more productive", "--json", "--no-history")
     data = json.loads(out)
-    assert code == 0 and data["covered"] is False and any(f"{NOTICE} motion" in n for n in data["notices"])
+    # the passages were found; the stance step put no sentence on a side, and the notice says that, not "no sources"
+    assert code == 0 and data["covered"] is False and data["passages"]
+    assert any(n.startswith("No side could be built: of the 16 sentences read, 0 argue FOR this motion and 0 "
+                            "AGAINST it") for n in data["notices"]), data["notices"]
+    assert not any(NOTICE in n for n in data["notices"])
