@@ -41,8 +41,8 @@ def direct(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def more_data(cache: Path, cs: list[float]) -> dict[str, dict]:  # type: ignore[type-arg]
-    x, y, g, _ = f.design(cache)
-    first = np.arange(len(y)) < 24 * (2 * f.PER_SIDE + f.OFF_TOPIC)
+    x, y, g, saved = f.design(cache)
+    first = first_per_side(saved["meta"][: len(y)], f.PER_SIDE)
     out = {}
     for c in cs:
         for name, rows in (("20 a side", first), ("all", np.ones(len(y), bool))):
@@ -58,12 +58,28 @@ def more_data(cache: Path, cs: list[float]) -> dict[str, dict]:  # type: ignore[
     return out
 
 
+def first_per_side(meta: list[dict], n: int) -> np.ndarray:  # type: ignore[type-arg]
+    """Rows a plain extraction holds: the first ``n`` arguments of each topic and side, and every off-topic row.
+
+    >>> first_per_side([{"topic": "t", "off": False, "stance": 1}] * 3 + [{"topic": "t", "off": True, "stance": -1}], 2)
+    array([ True,  True, False,  True])
+    """
+    seen: dict[tuple[str, int], int] = {}
+    keep = []
+    for m in meta:
+        key = (m["topic"], m["stance"])
+        keep.append(m["off"] or seen.get(key, 0) < n)
+        if not m["off"]:
+            seen[key] = seen.get(key, 0) + 1
+    return np.array(keep)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--c", type=float, default=0.01)
-    ap.add_argument("--more-data", action="store_true", help="fit on 20 a side vs all rows, LOTO on 24 topics")
+    ap.add_argument("--more-data", action="store_true", help="fit on 20 a side vs all rows, leave one topic out")
     ap.add_argument("--cs", default="0.003,0.01", help="--more-data: inverse regularisation strengths")
     args = ap.parse_args()
     if args.more_data:
