@@ -120,3 +120,45 @@ def test_a_long_prefix_survives_a_short_prompt_in_between_and_generates_the_same
     third = fresh.generate(long[:1] + [{"role": "user", "content": long[1]["content"] + " Be brief."}],
                            max_tokens=12, temperature=0.0)
     assert third.cached_tokens > 300  # a longer prompt with the stashed start reuses it too
+
+
+def test_the_sources_survive_a_rewrite_and_a_check_in_between(tiny: LlamaGenerator) -> None:
+    """kv_stash slots: a prompt long enough to be stashed itself (a card rewrite) does not push the sources out.
+
+    With one slot, the rewrite's prompt replaced the stashed sources, and the next step read them all again.
+    """
+    sources = [{"role": "system", "content": "You write debate cards."},
+               {"role": "user", "content": " ".join(SENTENCES * 12) + "\nWrite one line about S1."}]
+    rewrite = [{"role": "system", "content": "Rewrite the tags."},
+               {"role": "user", "content": " ".join(reversed(SENTENCES)) * 6 + "\nRewrite t1."}]
+    check = [{"role": "system", "content": "Label stance."}, {"role": "user", "content": "Short."}]
+    fresh = LlamaGenerator(tiny.path, name=tiny.name, n_ctx=4096, threads=2)  # room for both, as in use
+    first = fresh.generate(sources, max_tokens=12, temperature=0.0)
+    fresh.label_logprobs(check, TAILS[:2], LABELS)  # the sources go to a slot
+    redone = fresh.generate(rewrite, max_tokens=8, temperature=0.0)
+    assert redone.prompt_tokens >= 256 and redone.cached_tokens < 32  # as long as a card rewrite, nothing shared
+    fresh.label_logprobs(check, TAILS[:2], LABELS)  # the rewrite goes to the other slot
+    again = fresh.generate(sources, max_tokens=12, temperature=0.0)
+    assert again.cached_tokens >= first.prompt_tokens - 2, again
+    assert again.text == first.text
+    again_rewrite = fresh.generate(rewrite, max_tokens=8, temperature=0.0)
+    assert again_rewrite.cached_tokens >= redone.prompt_tokens - 2  # both were kept
+    assert again_rewrite.text == redone.text
+
+
+def test_stashed_prefixes_give_way_to_a_prompt_that_needs_the_room(tiny: LlamaGenerator) -> None:
+    """A prompt that needs the cells stashed prefixes hold still runs: the slots are given up first.
+
+    Three stashed prefixes (~330 cells each) and this prompt (~1,400) would not fit 2,048 cells together.
+    """
+    fresh = LlamaGenerator(tiny.path, name=tiny.name, n_ctx=2048, threads=2)
+    for variant in range(len(fresh._stash.slots)):
+        fresh.generate([{"role": "system", "content": f"Card writer {variant}."},
+                        {"role": "user", "content": " ".join(SENTENCES * 5)}], max_tokens=4, temperature=0.0)
+        fresh.label_logprobs([{"role": "system", "content": "Label."}, {"role": "user", "content": "x"}],
+                             TAILS[:2], LABELS)
+    assert all(s.tokens for s in fresh._stash.slots)
+    long = [{"role": "system", "content": "Summarise."}, {"role": "user", "content": " ".join(SENTENCES * 22)}]
+    out = fresh.generate(long, max_tokens=8, temperature=0.0)
+    assert out.prompt_tokens > 1300 and out.completion_tokens > 0
+    assert not any(s.tokens for s in fresh._stash.slots)

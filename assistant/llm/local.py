@@ -31,7 +31,7 @@ from .llama_params import llama_defaults, model_params
 # Label tails scored together in one llama_decode, each on its own sequence sharing the prompt's
 # cells (see label_logprobs); the context is made with this many sequences beside the prompt's.
 PARALLEL_TAILS = 16
-STASH_SEQ = 1 + PARALLEL_TAILS  # the sequence that keeps a long prefix across a short prompt (kv_stash.py)
+STASH_SLOTS = 3  # long prefixes kept across short prompts (kv_stash.py), in the sequences after the tails
 STASH_ROOM = 1024  # cells left free beside a prompt and the stash (a reply, a batch of tails)
 
 
@@ -82,7 +82,7 @@ class LlamaGenerator:
         self._llm: Any = None
         self._label_batch: Any = None
         self._template: Any = None
-        self._stash = Stash(STASH_SEQ)
+        self._stash = Stash(range(1 + PARALLEL_TAILS, 1 + PARALLEL_TAILS + STASH_SLOTS))
 
     @property
     def llm(self) -> Any:
@@ -94,7 +94,7 @@ class LlamaGenerator:
                 # its own, and with mmap the file's pages stay resident too (the 1.5B model:
                 # 1.86 GB RSS with mmap, 1.27 GB without; the kernels use the same repacked copy).
                 # A unified KV cache with spare sequences lets label tails share the prompt's cells.
-                with llama_defaults("llama_context_default_params", {"n_seq_max": 2 + PARALLEL_TAILS,
+                with llama_defaults("llama_context_default_params", {"n_seq_max": 1 + PARALLEL_TAILS + STASH_SLOTS,
                                                                  "kv_unified": True}), model_params():
                     self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
                                       n_threads_batch=self.threads, n_batch=512, seed=self.seed,
@@ -254,8 +254,7 @@ class LlamaGenerator:
         if self._label_batch is None:
             self._label_batch = LlamaBatch(n_tokens=llm.n_batch, embd=0, n_seq_max=1, verbose=False)
         batch = self._label_batch.batch
-        if base + len(self._stash.tokens) + budget > self.n_ctx:
-            self._stash.clear(llm)  # the batch needs the stashed cells
+        self._stash.fit(llm, self._cached()[:base], self.n_ctx - budget)  # the batch may need stashed cells
         mem = llama_cpp.llama_get_memory(llm.ctx)
         llama_cpp.llama_memory_seq_rm(mem, 0, base, -1)  # cells of a longer earlier prompt, if any
         out: list[Any] = []
@@ -300,12 +299,9 @@ class LlamaGenerator:
         llm = self.llm
         cached = self._cached()
         keep = common_prefix(cached, tokens)
-        stashed = len(self._stash.tokens) - common_prefix(self._stash.tokens, tokens)  # cells not shared
-        if len(tokens) + stashed + STASH_ROOM > self.n_ctx:
-            self._stash.clear(llm)  # no room for both: the cache is one sequence again
-        else:
-            self._stash.save(llm, cached, keep)
-            keep = self._stash.restore(llm, tokens, keep)
+        self._stash.save(llm, cached, keep)
+        keep = self._stash.restore(llm, tokens, keep)
+        self._stash.fit(llm, tokens, self.n_ctx - STASH_ROOM)  # no room for all: slots are given up first
         if need_logits:
             keep = min(keep, len(tokens) - 1)
         llm.n_tokens = keep  # eval() first drops everything cached after n_tokens
