@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # an old revision: copy this file into its tree
 
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.events import Event, StepStarted  # noqa: E402
@@ -52,8 +52,9 @@ def main() -> None:
     args = ap.parse_args()
     a = Assistant(Settings.load(index_dir=args.index, model=args.model, save_history=False))
     _ = a.generator.llm  # load the model before the clock starts
-    for name in ("generate", "label_logprobs", "tail_logits", "_prefill"):
-        setattr(LlamaGenerator, name, traced(name, getattr(LlamaGenerator, name)))
+    for name in ("generate", "label_logprobs", "tail_logits", "_prefill"):  # those this revision has
+        if hasattr(LlamaGenerator, name):
+            setattr(LlamaGenerator, name, traced(name, getattr(LlamaGenerator, name)))
     started = time.perf_counter()
     last = [started, "retrieval"]
 

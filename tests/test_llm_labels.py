@@ -162,3 +162,25 @@ def test_stashed_prefixes_give_way_to_a_prompt_that_needs_the_room(tiny: LlamaGe
     out = fresh.generate(long, max_tokens=8, temperature=0.0)
     assert out.prompt_tokens > 1300 and out.completion_tokens > 0
     assert not any(s.tokens for s in fresh._stash.slots)
+
+
+def test_the_probes_reads_do_not_depend_on_what_was_read_before(tiny: LlamaGenerator) -> None:
+    """tail_logits reads from an empty cache: the same tails give the same logits whatever came before.
+
+    llama.cpp's numbers depend on where a prompt's cells lie in the cache; with stashed prefixes in
+    the way, the default model's stance logits moved by up to 0.37 and flipped labels.
+    """
+    import numpy as np
+
+    ids = list(range(100, 164))
+    fresh = LlamaGenerator(tiny.path, name=tiny.name, n_ctx=4096, threads=2)
+    first = np.asarray(fresh.tail_logits(MESSAGES, TAILS[:4], ids))
+    for variant in range(2):  # two long prompts of other words stashed, the cache's layout changed
+        fresh.generate([{"role": "system", "content": f"Card writer {variant}."},
+                        {"role": "user", "content": " ".join(SENTENCES * (3 + variant))}], max_tokens=4,
+                       temperature=0.0)
+        fresh.label_logprobs([{"role": "system", "content": "Label."}, {"role": "user", "content": "x"}],
+                             TAILS[:2], LABELS)
+    assert any(s.tokens for s in fresh._stash.slots)
+    again = np.asarray(fresh.tail_logits(MESSAGES, TAILS[:4], ids))
+    assert np.array_equal(first, again)

@@ -70,7 +70,7 @@ class Stash:
         """
         import llama_cpp
 
-        if len(cached) < MIN_TOKENS or keep >= len(cached) - MIN_GAIN:
+        if not self.slots or len(cached) < MIN_TOKENS or keep >= len(cached) - MIN_GAIN:
             return
         self._clock += 1
         for s in self.slots:
@@ -88,9 +88,9 @@ class Stash:
         """Sequence 0 from the slot holding most of ``tokens``, when more than the cache; the tokens now kept."""
         import llama_cpp
 
-        best = max(self.slots, key=lambda s: common_prefix(s.tokens, tokens))
-        have = common_prefix(best.tokens, tokens)
-        if have < keep + MIN_GAIN:
+        best = max(self.slots, key=lambda s: common_prefix(s.tokens, tokens), default=None)
+        have = common_prefix(best.tokens, tokens) if best else 0
+        if best is None or have < keep + MIN_GAIN:
             return keep
         mem = llama_cpp.llama_get_memory(llm.ctx)
         llama_cpp.llama_memory_seq_rm(mem, 0, -1, -1)
@@ -114,3 +114,8 @@ class Stash:
     def clear(self, llm: Any) -> None:
         """Free every stashed cell."""
         self.fit(llm, [], -1)
+
+    def forget(self) -> None:
+        """The whole KV cache was emptied: nothing is stashed any more."""
+        for s in self.slots:
+            s.tokens = []

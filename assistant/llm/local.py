@@ -218,6 +218,7 @@ class LlamaGenerator:
         chosen = np.asarray(ids, dtype=np.int64)
         with self._lock:
             llm = self.llm
+            self._forget()  # the probe reads what a fresh process would (see _forget)
             width = llm.n_vocab()
             return self._read_tails(messages, tails, lambda i: np.ctypeslib.as_array(
                 llm._ctx.get_logits_ith(i), shape=(width,))[chosen].astype(np.float32), on_progress)
@@ -281,6 +282,23 @@ class LlamaGenerator:
                 if on_progress:
                     on_progress(len(out))  # may raise to stop: the cache holds the prompt only
         return out
+
+    def _forget(self) -> None:
+        """Empty the KV cache, every sequence and the stash, so the next prompt sits where a fresh process puts it.
+
+        llama.cpp's results depend on where in the cache a prompt's cells lie, not only on what they
+        hold: the same stance tails read after another prompt was stashed moved by up to 0.37 in their
+        logits and the probe's probabilities by up to 0.46, flipping 3 of 16 labels (same text, same
+        model; a stashed prompt of the same length but other words changed nothing, so it is layout,
+        not leakage: docs/evaluation.md). The probe was fitted and measured on reads from an empty
+        cache, so it reads from one: its labels are then the same whatever was asked before. Costs the
+        stance prompt's shared start (a few tokens) and whatever the stash held.
+        """
+        import llama_cpp
+
+        llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self.llm.ctx), True)
+        self.llm.n_tokens = 0
+        self._stash.forget()
 
     def first_token(self, label: str) -> int:
         """The id of the first token of ``label`` (what a label's log-probability is read at)."""
