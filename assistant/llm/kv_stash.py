@@ -111,10 +111,6 @@ class Stash:
             llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llm.ctx), s.seq, -1, -1)
             s.tokens = []
 
-    def clear(self, llm: Any) -> None:
-        """Free every stashed cell."""
-        self.fit(llm, [], -1)
-
     def forget(self) -> None:
         """The whole KV cache was emptied: nothing is stashed any more."""
         for s in self.slots:

@@ -290,9 +290,10 @@ class LlamaGenerator:
         hold: the same stance tails read after another prompt was stashed moved by up to 0.37 in their
         logits and the probe's probabilities by up to 0.46, flipping 3 of 16 labels (same text, same
         model; a stashed prompt of the same length but other words changed nothing, so it is layout,
-        not leakage: docs/evaluation.md). The probe was fitted and measured on reads from an empty
-        cache, so it reads from one: its labels are then the same whatever was asked before. Costs the
-        stance prompt's shared start (a few tokens) and whatever the stash held.
+        not leakage: docs/evaluation.md). The probe was fitted on reads with nothing stashed, its
+        prompt at the start of the cache; reading from an empty cache keeps it there, and its labels
+        are then the same whatever was asked before. Costs the stance prompt's shared start (a few
+        tokens) and whatever the stash held (a later step reads the shared rules again).
         """
         import llama_cpp
 
