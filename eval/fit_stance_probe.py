@@ -3,10 +3,12 @@
     python eval/fit_stance_probe.py ../shared/benchmarks/argkp --cache /tmp/stance-train \
         --out assistant/data/stance_probe.npz
 
-1. Features (about an hour on 2 cores, cached in ``--cache``.npy/.json and reused): per train topic,
-   the model writes the other side's statement (``counter.opposite``, as a brief does); 20 pro and 20
-   con arguments of the topic and 10 of other train topics (off-topic) are read as tails on the two
-   paired prompts, through the product's own ``stance_probe.paired_logits``.
+1. Features (about 50 minutes on one core, cached in ``--cache``.npy/.json and reused): per train
+   topic, the model writes the other side's statement (``counter.opposite``, as a brief does); 20 pro
+   and 20 con arguments of the topic and 10 of other train topics (off-topic) are read as tails on the
+   two paired prompts, through the product's own ``LlamaGenerator.tail_states``: layer ``--layer``'s
+   hidden state averaged over the tail (the shipped probe: 18). ``--layer -1`` reads the logits at
+   ~4,100 token ids instead (``tail_logits``), the probes shipped until the eighth session.
 2. A 3-class logistic regression (supports / opposes / neither) over ``[D, S]``, standardised;
    the standardisation is folded into the weights, so the product needs numpy only. The product
    reads it symmetrised (``Probe.scores``: a side must flip when motion and opposite swap), and so
@@ -36,6 +38,7 @@ from assistant.evaluation import argkp  # noqa: E402
 from assistant.writing import counter, prompts, stance, stance_probe  # noqa: E402
 
 PER_SIDE, OFF_TOPIC, SEED = 20, 10, 3
+LAYER = 18  # of the default model's 28: the best of layers 6-25 read on train (docs/evaluation.md)
 STRIDE = 37  # every 37th token id: ~4,100 rows of the output matrix, a fixed linear view of the hidden state
 LABEL_WORDS = [" supports", " opposes", " is", " does", " argues", " favours", " favors", " agrees", " disagrees",
                " A", " B", " neither", " unrelated", " irrelevant", " for", " against", " the", " motion",
@@ -47,8 +50,10 @@ def token_ids(generator) -> list[int]:  # type: ignore[no-untyped-def]
     return [generator.first_token(w) for w in LABEL_WORDS] + list(range(0, 151600, STRIDE))
 
 
-def extract(folder: Path, cache: Path, model: str, n_topics: int | None = None, per_side: int = PER_SIDE) -> None:
-    """Write (or extend) the feature cache: X[n, 2, ids] (forward, swapped raw logits) and its meta.
+def extract(folder: Path, cache: Path, model: str, n_topics: int | None = None, per_side: int = PER_SIDE,
+            layer: int = -1) -> None:
+    """Write (or extend) the feature cache: X[n, 2, width] (forward, swapped: raw logits at the ids, or
+    layer ``layer``'s mean hidden state) and its meta.
 
     A topic already in the cache with fewer than ``per_side`` arguments a side is topped up with arguments
     it does not hold yet, read against the opposite statement written the first time (no new off-topic
@@ -63,12 +68,14 @@ def extract(folder: Path, cache: Path, model: str, n_topics: int | None = None, 
     data = argkp.load(folder, "train")
     topics = data.topics[:n_topics] if n_topics else data.topics
     rng = random.Random(SEED)
-    ids = np.array(token_ids(gen))
+    ids = np.array(token_ids(gen) if layer < 0 else [])
     feats, meta, opps = [], [], {}
     if cache.with_suffix(".npy").exists():
         feats = [np.load(cache.with_suffix(".npy"))]
         saved = json.loads(cache.with_suffix(".json").read_text())
         meta, opps = saved["meta"], saved["opps"]
+        if saved.get("layer", -1) != layer:
+            raise SystemExit(f"{cache} holds layer {saved.get('layer', -1)}, not {layer}: use another --cache")
     for topic in topics:
         held = {m["arg_id"] for m in meta if m["topic"] == topic}
         count = {side: sum(1 for m in meta if m["topic"] == topic and not m["off"] and m["stance"] == side)
@@ -86,14 +93,18 @@ def extract(folder: Path, cache: Path, model: str, n_topics: int | None = None, 
             items += [(a, True) for a in rng.sample(others, OFF_TOPIC)]
         texts = [a.text for a, _ in items]
         tails = [stance_probe.tail(t) for t in texts]
-        fwd = np.asarray(gen.tail_logits(stance_probe.messages(render, topic, opp), tails, ids))
-        swp = np.asarray(gen.tail_logits(stance_probe.messages(render, opp, topic), tails, ids))
+        if layer < 0:
+            fwd = np.asarray(gen.tail_logits(stance_probe.messages(render, topic, opp), tails, ids))
+            swp = np.asarray(gen.tail_logits(stance_probe.messages(render, opp, topic), tails, ids))
+        else:
+            fwd = np.asarray(gen.tail_states(stance_probe.messages(render, topic, opp), tails, layer))
+            swp = np.asarray(gen.tail_states(stance_probe.messages(render, opp, topic), tails, layer))
         feats.append(np.stack([fwd, swp], axis=1))
         meta += [{"topic": topic, "off": off, "arg_id": a.arg_id, "stance": a.stance} for a, off in items]
         opps[topic] = opp
         np.save(cache.with_suffix(".npy"), np.concatenate(feats))
         cache.with_suffix(".json").write_text(json.dumps({"meta": meta, "opps": opps, "ids": ids.tolist(),
-                                                          "model": gen.name}))
+                                                          "model": gen.name, "layer": layer}))
         print(f"{topic} | {opp} | {len(items)} arguments, {time.time() - started:.0f} s", flush=True)
 
 
@@ -101,8 +112,10 @@ def design(cache: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:  # t
     x = np.load(cache.with_suffix(".npy"))
     saved = json.loads(cache.with_suffix(".json").read_text())
     meta = saved["meta"][: len(x)]
-    fwd = x[:, 0] - x[:, 0].mean(axis=1, keepdims=True)
-    swp = x[:, 1] - x[:, 1].mean(axis=1, keepdims=True)
+    fwd, swp = x[:, 0], x[:, 1]
+    if saved.get("layer", -1) < 0:  # logits: centre each row (the softmax's shift is not stance)
+        fwd = fwd - fwd.mean(axis=1, keepdims=True)
+        swp = swp - swp.mean(axis=1, keepdims=True)
     features = np.hstack([fwd - swp, fwd + swp])
     y = np.array([2 if m["off"] else (0 if m["stance"] == 1 else 1) for m in meta])
     groups = np.array([m["topic"] for m in meta])
@@ -171,8 +184,10 @@ def main() -> None:
     ap.add_argument("--per-side", type=int, default=PER_SIDE,
                     help=f"arguments a side per topic (default {PER_SIDE}); a larger number tops up the cache")
     ap.add_argument("--mirror", action="store_true", help="also fit on every row mirrored (not shipped)")
+    ap.add_argument("--layer", type=int, default=LAYER,
+                    help=f"hidden layer whose mean state is read (default {LAYER}); -1: logits at the verdict")
     args = ap.parse_args()
-    extract(args.argkp, args.cache, args.model, args.topics, args.per_side)
+    extract(args.argkp, args.cache, args.model, args.topics, args.per_side, args.layer)
     features, y, groups, saved = design(args.cache)
     if args.topics:  # the cache may hold more topics than this fit uses
         keep = np.isin(groups, sorted(set(groups), key=list(groups).index)[: args.topics])
@@ -191,7 +206,8 @@ def main() -> None:
     weights, bias = fit(features, y, args.c, args.mirror)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, model=np.array(saved["model"]), ids=np.array(saved["ids"], dtype=np.int32),
-                        weights=weights, bias=bias, threshold=np.array(threshold))
+                        weights=weights, bias=bias, threshold=np.array(threshold),
+                        layer=np.array(saved.get("layer", -1)))
     if args.report:
         args.report.write_text(json.dumps({"c": args.c, "mirror": args.mirror, "rows": len(y),
                                            "topics": len(set(groups)),

@@ -184,3 +184,30 @@ def test_the_probes_reads_do_not_depend_on_what_was_read_before(tiny: LlamaGener
     assert any(s.tokens for s in fresh._stash.slots)
     again = np.asarray(fresh.tail_logits(MESSAGES, TAILS[:4], ids))
     assert np.array_equal(first, again)
+
+
+def test_hidden_states_are_the_same_whatever_was_read_before_or_beside_and_keep_the_main_cache(
+        tiny: LlamaGenerator) -> None:
+    """tail_states (the stance probe's features, issue 19) reads on a context of its own.
+
+    A tail's row is the same alone, among other tails, after other prompts and after the other
+    orientation's prompt, and the main context keeps the prefix it held (no re-reading of the sources).
+    """
+    import numpy as np
+
+    layer = 15  # SmolLM2-135M has 30 layers
+    fresh = LlamaGenerator(tiny.path, name=tiny.name, n_ctx=4096, threads=2)
+    alone = np.asarray(fresh.tail_states(MESSAGES, TAILS[2:3], layer))
+    assert alone.shape == (1, 576) and np.isfinite(alone).all()
+    sources = [{"role": "system", "content": "Card writer."}, {"role": "user", "content": " ".join(SENTENCES * 4)}]
+    fresh.generate(sources, max_tokens=4, temperature=0.0)
+    held = fresh.cached_tokens(sources)
+    other = [MESSAGES[0], {"role": "user", "content": "Something else entirely."}]
+    fresh.tail_states(other, TAILS[:3], layer)
+    among = np.asarray(fresh.tail_states(MESSAGES, TAILS[::-1][:8] + TAILS[2:3], layer))
+    assert np.array_equal(among[-1], alone[0])
+    assert fresh.cached_tokens(sources) == held > 50  # the main cache was not touched
+    deeper = np.asarray(fresh.tail_states(MESSAGES, TAILS[2:3], layer + 5))
+    assert not np.allclose(deeper, alone)  # another layer is another tensor, not a stale copy
+    with pytest.raises(Exception, match="no layer"):
+        fresh.tail_states(MESSAGES, TAILS[:1], 99)

@@ -207,8 +207,9 @@ def test_the_shipped_stance_probe_belongs_to_the_default_model_and_gives_probabi
     s = Settings.load()
     entry = models.find_entry(models.load_registry(s.models_file), "default")
     assert probe.model == entry.name
-    n = len(probe.ids)
-    assert probe.weights.shape == (3, 2 * n) and 0.5 <= probe.threshold < 1
+    n = probe.width
+    assert probe.weights.shape == (3, 2 * n) and 0.34 <= probe.threshold < 1
+    assert probe.layer >= 0 and len(probe.ids) == 0  # read from a middle layer's hidden states (issue 19)
     rng = np.random.default_rng(0)
     scored = probe.scores(rng.normal(size=(4, n)), rng.normal(size=(4, n)))
     assert all(abs(x.support + x.oppose + x.neutral - 1) < 1e-5 for x in scored)
@@ -237,7 +238,7 @@ def test_the_probe_files_a_sentence_under_one_side_of_a_motion_and_the_other_of_
     def swapped_sides_exchange(seed: int, rows: int, scale: float, use_shipped: bool) -> None:
         rng = np.random.default_rng(seed)
         if use_shipped:
-            probe, n = shipped, len(shipped.ids)
+            probe, n = shipped, shipped.width
         else:
             n = 7
             probe = stance_probe.Probe("m", np.arange(n), rng.normal(size=(3, 2 * n)) * scale,

@@ -83,6 +83,7 @@ class LlamaGenerator:
         self._label_batch: Any = None
         self._template: Any = None
         self._stash = Stash(range(1 + PARALLEL_TAILS, 1 + PARALLEL_TAILS + STASH_SLOTS))
+        self._hidden: Any = None  # hidden_states.HiddenStates, made on first use
 
     @property
     def llm(self) -> Any:
@@ -222,6 +223,23 @@ class LlamaGenerator:
             width = llm.n_vocab()
             return self._read_tails(messages, tails, lambda i: np.ctypeslib.as_array(
                 llm._ctx.get_logits_ith(i), shape=(width,))[chosen].astype(np.float32), on_progress)
+
+    def tail_states(self, messages: list[dict[str, str]], tails: list[str], layer: int,
+                    on_progress: Callable[[int], None] | None = None) -> list[Any]:
+        """The hidden state of layer ``layer`` averaged over each tail's tokens (numpy rows), each tail
+        read right after the prompt of ``messages`` (stance_probe.py).
+
+        Read on a second context of the same weights (``hidden_states.py``): the main KV cache and its
+        stash stay as they are, and every tail's cells lie where the probe's fit put them.
+        """
+        from .hidden_states import HiddenStates
+
+        with self._lock:
+            llm = self.llm
+            if self._hidden is None:
+                self._hidden = HiddenStates(llm.model, self.threads)
+            pieces = [llm.tokenize(t.encode("utf-8"), add_bos=False, special=False) for t in tails]
+            return self._hidden.read(self.prompt_tokens(messages), pieces, layer, on_progress)
 
     def _read_tails(self, messages: list[dict[str, str]], tails: list[str], read: Callable[[int], Any],
                     on_progress: Callable[[int], None] | None) -> list[Any]:

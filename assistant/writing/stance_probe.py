@@ -1,4 +1,4 @@
-"""Stance read from the model's output layer, one sentence at a time, in both orientations.
+"""Stance read from the model's hidden states, one sentence at a time, in both orientations.
 
 Why not the earlier way (``stance.contrast``): scored after the sources and
 standardised within the request, a label said how a sentence leaned *compared
@@ -9,16 +9,19 @@ libraries"). Here nothing depends on the other sentences:
 1. Two short prompts (``prompts/stance_paired*.txt``): "Motion: M /
    Opposite: O" and the same with M and O swapped (O is the other side's
    statement, ``counter.py``). Each sentence is a tail on both,
-   ``Argument: "<sentence>" / Verdict: the argument``, read on parallel
-   sequences sharing the prompt's cells (``LlamaGenerator.tail_logits``).
-2. At the tail's end the model is about to give its verdict; its raw logits
-   at a fixed slice of the vocabulary (the output matrix's rows for ~4,000
-   token ids: a linear view of the final hidden state) are kept for both
-   orientations. ``D`` = their difference (what flips when motion and
-   opposite swap: the stance), ``S`` = their sum (what does not: topic and
-   relevance), each centred on the row's mean logit.
+   ``Argument: "<sentence>" / Verdict: the argument``.
+2. The features: the model's hidden state at a middle layer (``layer``, 18
+   of the default model's 28), averaged over the tail's tokens, read for
+   both orientations (``LlamaGenerator.tail_states``, on a context of its
+   own: ``llm/hidden_states.py``). ``D`` = their difference (what flips when
+   motion and opposite swap: the stance), ``S`` = their sum (what does not:
+   topic and relevance). Until the eighth session the features were the
+   raw logits at ~4,100 token ids at the verdict (the output layer's view,
+   centred per row; a probe file without ``layer`` still reads them, through
+   ``tail_logits``): side accuracy on held-out topics plateaued there near
+   0.78 (docs/evaluation.md, "Issue 19, eighth session").
 3. A linear classifier over ``[D, S]`` gives P(supports the motion),
-   P(opposes it), P(neither), fitted once on 16 of the 24 *train* topics of IBM's
+   P(opposes it), P(neither), fitted once on the 24 *train* topics of IBM's
    ArgKP (``eval/fit_stance_probe.py``; weights in
    ``assistant/data/stance_probe.npz``, CDLA-Sharing 1.0 data, figures in
    docs/evaluation.md). It is read symmetrised (``Probe.scores``): the
@@ -79,13 +82,23 @@ def messages(render: Render, motion: str, opposite: str) -> list[dict[str, str]]
 
 @dataclass(frozen=True)
 class Probe:
-    """The fitted linear read-out: ``weights`` (3 x 2n) over ``[D, S]`` at token ``ids``."""
+    """The fitted linear read-out: ``weights`` (3 x 2n) over ``[D, S]``.
+
+    The features are layer ``layer``'s hidden state averaged over the tail (``layer`` >= 0), or the
+    logits at token ``ids`` at the verdict (``layer`` -1: the earlier probes).
+    """
 
     model: str
-    ids: Any  # numpy int array
+    ids: Any  # numpy int array (empty for a hidden-state probe)
     weights: Any  # numpy float array, rows in CLASSES order
     bias: Any
     threshold: float
+    layer: int = -1
+
+    @property
+    def width(self) -> int:
+        """n, the length of ``D`` (and of ``S``)."""
+        return int(self.weights.shape[1]) // 2
 
     def scores(self, d: Any, s: Any) -> list[Scored]:
         """Probabilities that flip exactly when motion and opposite swap (``D`` -> ``-D``, ``S`` unchanged).
@@ -120,7 +133,8 @@ def load_probe(path: Path = PROBE_FILE) -> Probe | None:
     if not path.is_file():
         return None
     with np.load(path, allow_pickle=False) as f:
-        return Probe(str(f["model"]), f["ids"], f["weights"], f["bias"], float(f["threshold"]))
+        layer = int(f["layer"]) if "layer" in f.files else -1
+        return Probe(str(f["model"]), f["ids"], f["weights"], f["bias"], float(f["threshold"]), layer)
 
 
 def paired_logits(generator: Any, render: Render, motion: str, opposite: str, texts: Sequence[str], ids: Any,
@@ -140,13 +154,31 @@ def paired_logits(generator: Any, render: Render, motion: str, opposite: str, te
     return fwd - swp, fwd + swp
 
 
+def paired_states(generator: Any, render: Render, motion: str, opposite: str, texts: Sequence[str], layer: int,
+                  on_progress: Callable[[int], None] | None = None) -> tuple[Any, Any]:
+    """(D, S): forward minus swapped and forward plus swapped hidden states of ``layer``, mean over each tail."""
+    import numpy as np
+
+    tails = [tail(t) for t in texts]
+    n = len(tails)
+    half = (lambda k: on_progress(k)) if on_progress else None
+    rest = (lambda k: on_progress(n + k)) if on_progress else None
+    fwd = np.asarray(generator.tail_states(messages(render, motion, opposite), tails, layer, on_progress=half))
+    swp = np.asarray(generator.tail_states(messages(render, opposite, motion), tails, layer, on_progress=rest))
+    return fwd - swp, fwd + swp
+
+
 def score(generator: Any, render: Render, motion: str, opposite: str, texts: Sequence[str], *,
           on_progress: Callable[[int], None] | None = None) -> tuple[list[Scored], float]:
     """Probabilities per text, and the probability a side needs to be kept."""
     probe = load_probe()
     if probe is not None and probe.model == getattr(generator, "name", ""):
-        d, s = paired_logits(generator, render, motion, opposite, texts, probe.ids, on_progress)
-        return probe.scores(d, s), probe.threshold
+        if probe.layer >= 0 and hasattr(generator, "tail_states"):
+            d, s = paired_states(generator, render, motion, opposite, texts, probe.layer, on_progress)
+            return probe.scores(d, s), probe.threshold
+        if probe.layer < 0:
+            d, s = paired_logits(generator, render, motion, opposite, texts, probe.ids, on_progress)
+            return probe.scores(d, s), probe.threshold
     ids = [generator.first_token(" supports"), generator.first_token(" opposes")]
     d, _ = paired_logits(generator, render, motion, opposite, texts, ids, on_progress)
     return [_zero_shot(float(row[0] - row[1])) for row in d], 0.5
