@@ -1,7 +1,7 @@
 """Fit the stance probe (assistant/writing/stance_probe.py) on IBM ArgKP's 24 train topics; never on dev.
 
     python eval/fit_stance_probe.py ../shared/benchmarks/argkp --cache /tmp/stance-train \
-        --out assistant/data/stance_probe.npz
+        --out eval/results/stance_probe_layer18.npz
 
 1. Features (about 50 minutes on one core, cached in ``--cache``.npy/.json and reused): per train
    topic, the model writes the other side's statement (``counter.opposite``, as a brief does); 20 pro
@@ -18,7 +18,10 @@
    ``threshold`` a side's probability must reach: the lowest that keeps the cross-validated wrong
    share at or under ``--max-wrong`` (default 0.08, the issue's bound; a wrong side is read aloud)
    among the pro arguments and among the con arguments, each alone (the issue's bound holds in every
-   mix, all pro and all con included; until the eighth session the pooled share was checked).
+   mix, all pro and all con included; until the eighth session the pooled share was checked,
+   ``--rule pooled``). The shipped file is the logit probe of the fifth session: ``--layer -1 --topics 16
+   --rule pooled`` on its cache. The default here (layer 18, all 24 topics, per-side rule) writes the
+   candidate measured in the eighth session, ``eval/results/stance_probe_layer18.npz``: give ``--out``.
 
 The data is CDLA-Sharing 1.0 (ArgKP's readme); the shipped file holds fitted weights, not data.
 """
@@ -177,7 +180,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("argkp", type=Path)
     ap.add_argument("--cache", type=Path, required=True, help="feature cache (path without suffix)")
-    ap.add_argument("--out", type=Path, default=stance_probe.PROBE_FILE)
+    ap.add_argument("--out", type=Path, required=True,
+                    help=f"the probe file to write (the product reads assistant/data/{stance_probe.PROBE_FILE.name})")
     ap.add_argument("--model", default="default")
     ap.add_argument("--c", type=float, default=0.01, help="inverse regularisation strength")
     ap.add_argument("--max-wrong", type=float, default=0.08, help="the issue's bound on wrong labels (default 0.08)")
@@ -186,6 +190,8 @@ def main() -> None:
     ap.add_argument("--per-side", type=int, default=PER_SIDE,
                     help=f"arguments a side per topic (default {PER_SIDE}); a larger number tops up the cache")
     ap.add_argument("--mirror", action="store_true", help="also fit on every row mirrored (not shipped)")
+    ap.add_argument("--rule", choices=["per-side", "pooled"], default="per-side",
+                    help="the wrong-share bound on pro and con arguments each (default), or pooled (the shipped probe)")
     ap.add_argument("--layer", type=int, default=LAYER,
                     help=f"hidden layer whose mean state is read (default {LAYER}); -1: logits at the verdict")
     args = ap.parse_args()
@@ -206,7 +212,10 @@ def main() -> None:
     # request are the extremes of the mixes); the pooled share alone let one side run over it.
     per_side = {t: [shares(p[(y == c) | (y == 2)], y[(y == c) | (y == 2)], float(t))["wrong"] for c in (0, 1)]
                 for t in table}
-    threshold = float(next((t for t in table if max(per_side[t]) <= args.max_wrong), "0.98"))
+    if args.rule == "pooled":  # the rule of the shipped probe (fifth session)
+        threshold = float(next((t for t, r in table.items() if r["wrong"] <= args.max_wrong), "0.98"))
+    else:
+        threshold = float(next((t for t in table if max(per_side[t]) <= args.max_wrong), "0.98"))
     print(json.dumps({"threshold": threshold, "at_threshold": table[f"{threshold:.2f}"],
                       "wrong_pro_con": per_side[f"{threshold:.2f}"],
                       "argmax": shares(p, y, 0.0)}, indent=2))

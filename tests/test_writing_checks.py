@@ -209,7 +209,7 @@ def test_the_shipped_stance_probe_belongs_to_the_default_model_and_gives_probabi
     assert probe.model == entry.name
     n = probe.width
     assert probe.weights.shape == (3, 2 * n) and 0.34 <= probe.threshold < 1
-    assert probe.layer >= 0 and len(probe.ids) == 0  # read from a middle layer's hidden states (issue 19)
+    assert len(probe.ids) == n if probe.layer < 0 else len(probe.ids) == 0  # logits at ids, or a layer's states
     rng = np.random.default_rng(0)
     scored = probe.scores(rng.normal(size=(4, n)), rng.normal(size=(4, n)))
     assert all(abs(x.support + x.oppose + x.neutral - 1) < 1e-5 for x in scored)

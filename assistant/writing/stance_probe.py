@@ -1,4 +1,4 @@
-"""Stance read from the model's hidden states, one sentence at a time, in both orientations.
+"""Stance read from the model's output layer, one sentence at a time, in both orientations.
 
 Why not the earlier way (``stance.contrast``): scored after the sources and
 standardised within the request, a label said how a sentence leaned *compared
@@ -10,18 +10,21 @@ libraries"). Here nothing depends on the other sentences:
    Opposite: O" and the same with M and O swapped (O is the other side's
    statement, ``counter.py``). Each sentence is a tail on both,
    ``Argument: "<sentence>" / Verdict: the argument``.
-2. The features: the model's hidden state at a middle layer (``layer``, 18
-   of the default model's 28), averaged over the tail's tokens, read for
-   both orientations (``LlamaGenerator.tail_states``, on a context of its
-   own: ``llm/hidden_states.py``). ``D`` = their difference (what flips when
-   motion and opposite swap: the stance), ``S`` = their sum (what does not:
-   topic and relevance). Until the eighth session the features were the
-   raw logits at ~4,100 token ids at the verdict (the output layer's view,
-   centred per row; a probe file without ``layer`` still reads them, through
-   ``tail_logits``): side accuracy on held-out topics plateaued there near
-   0.78 (docs/evaluation.md, "Issue 19, eighth session").
+2. The features, at one of two places in the model, named by the probe file:
+   the raw logits at ~4,100 token ids at the verdict (the output layer's
+   view, centred per row; read with ``LlamaGenerator.tail_logits``: the
+   shipped probe), or, when the file names a ``layer``, that layer's hidden
+   state averaged over the tail's tokens (``LlamaGenerator.tail_states``, on
+   a context of its own: ``llm/hidden_states.py``). Both are read for both
+   orientations: ``D`` = their difference (what flips when motion and
+   opposite swap: the stance), ``S`` = their sum (what does not: topic and
+   relevance). Layer 18 (of the default model's 28) was fitted and measured
+   in the eighth session (``eval/results/stance_probe_layer18.npz``): more
+   right and fewer wrong labels on ArgKP, but fewer essay sentences decided
+   and twice the false refusals on the seeds' briefs, so it is not the
+   default (docs/evaluation.md, "Issue 19, eighth session").
 3. A linear classifier over ``[D, S]`` gives P(supports the motion),
-   P(opposes it), P(neither), fitted once on the 24 *train* topics of IBM's
+   P(opposes it), P(neither), fitted once on 16 of the 24 *train* topics of IBM's
    ArgKP (``eval/fit_stance_probe.py``; weights in
    ``assistant/data/stance_probe.npz``, CDLA-Sharing 1.0 data, figures in
    docs/evaluation.md). It is read symmetrised (``Probe.scores``): the
