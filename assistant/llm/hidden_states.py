@@ -1,9 +1,10 @@
 """A layer's hidden states, read on a second llama.cpp context of the loaded model (the stance probe's features).
 
-Why a middle layer: the stance probe read from the output layer (~4,100 logits at the verdict) reached
-side accuracy 0.76-0.79 on held-out ArgKP train topics and plateaued there; the same model's layer 18 of
-28, averaged over the argument's tokens, separates the sides much better (docs/evaluation.md, "Issue 19,
-eighth session"). llama-cpp-python exposes only the last layer, so llama.cpp's eval callback
+Why a middle layer: the shipped stance probe reads the output layer (~4,100 logits at the verdict) and
+reached side accuracy 0.76-0.79 on held-out ArgKP train topics; the same model's layer 18 of 28, averaged
+over the argument's tokens, separates the sides much better (0.86; docs/evaluation.md, "Issue 19, eighth
+session"). A probe file that names a layer is read through here; the one fitted on layer 18 is measured
+and not the default yet. llama-cpp-python exposes only the last layer, so llama.cpp's eval callback
 (``cb_eval``) is set on a context of our own: for the one tensor asked for (``l_out-<layer>``) the
 scheduler hands it over once computed, and we copy it out. Every other tensor is declined, so the graph
 runs as usual.
@@ -51,7 +52,7 @@ class _Capture:
         name = self.lib.ggml_get_name(tensor)
         if ask:
             return bool(self.wanted) and name == self.wanted
-        if name == self.wanted:
+        if self.wanted and name == self.wanted:
             import numpy as np
 
             n = self.lib.ggml_nelements(tensor)
