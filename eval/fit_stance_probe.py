@@ -7,8 +7,8 @@
    topic, the model writes the other side's statement (``counter.opposite``, as a brief does); 20 pro
    and 20 con arguments of the topic and 10 of other train topics (off-topic) are read as tails on the
    two paired prompts, through the product's own ``LlamaGenerator.tail_states``: layer ``--layer``'s
-   hidden state averaged over the tail (the shipped probe: 18). ``--layer -1`` reads the logits at
-   ~4,100 token ids instead (``tail_logits``), the probes shipped until the eighth session.
+   hidden state averaged over the tail (default 18: the eighth session's candidate). ``--layer -1``
+   reads the logits at ~4,100 token ids instead (``tail_logits``): the shipped probe.
 2. A 3-class logistic regression (supports / opposes / neither) over ``[D, S]``, standardised;
    the standardisation is folded into the weights, so the product needs numpy only. The product
    reads it symmetrised (``Probe.scores``: a side must flip when motion and opposite swap), and so
