@@ -97,13 +97,9 @@ def extract(folder: Path, cache: Path, model: str, n_topics: int | None = None, 
             others = [a for o in topics if o != topic for a in data.arguments[o]]
             items += [(a, True) for a in rng.sample(others, OFF_TOPIC)]
         texts = [a.text for a, _ in items]
-        tails = [stance_probe.tail(t) for t in texts]
-        if layer < 0:
-            fwd = np.asarray(gen.tail_logits(stance_probe.messages(render, topic, opp), tails, ids))
-            swp = np.asarray(gen.tail_logits(stance_probe.messages(render, opp, topic), tails, ids))
-        else:
-            fwd = np.asarray(gen.tail_states(stance_probe.messages(render, topic, opp), tails, layer))
-            swp = np.asarray(gen.tail_states(stance_probe.messages(render, opp, topic), tails, layer))
+        read = ((lambda m, t, p: gen.tail_logits(m, t, ids, on_progress=p)) if layer < 0 else
+                (lambda m, t, p: gen.tail_states(m, t, layer, on_progress=p)))
+        fwd, swp = stance_probe.read_both(read, render, topic, opp, texts)
         feats.append(np.stack([fwd, swp], axis=1))
         meta += [{"topic": topic, "off": off, "arg_id": a.arg_id, "stance": a.stance} for a, off in items]
         opps[topic] = opp

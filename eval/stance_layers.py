@@ -16,7 +16,6 @@ session".
 
 from __future__ import annotations
 
-import ctypes
 import json
 import sys
 import time
@@ -30,35 +29,10 @@ sys.path.insert(0, str(ROOT / "eval"))
 from assistant import Settings  # noqa: E402
 from assistant.backends import build_generator  # noqa: E402
 from assistant.evaluation import argkp  # noqa: E402
+from assistant.llm.hidden_states import Capture  # noqa: E402
 from assistant.writing import prompts, stance_probe  # noqa: E402
 
 LAYERS = [6, 10, 14, 18, 22, 25]
-
-
-class Capture:
-    def __init__(self, names: set[str], n_embd: int) -> None:
-        import llama_cpp
-        lib = Path(llama_cpp.__file__).parent / "lib" / "libggml-base.so"
-        g = ctypes.CDLL(str(lib))
-        g.ggml_get_name.restype = ctypes.c_char_p
-        g.ggml_get_name.argtypes = [ctypes.c_void_p]
-        g.ggml_nelements.restype = ctypes.c_int64
-        g.ggml_nelements.argtypes = [ctypes.c_void_p]
-        g.ggml_backend_tensor_get.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t]
-        self.g, self.names, self.n_embd = g, names, n_embd
-        self.got: dict[str, np.ndarray] = {}
-        self.cb = llama_cpp.ggml_backend_sched_eval_callback(self._call)
-
-    def _call(self, t, ask, _ud):  # noqa: ANN001
-        name = self.g.ggml_get_name(t).decode()
-        if ask:
-            return name in self.names
-        if name in self.names:
-            n = self.g.ggml_nelements(t)
-            buf = np.empty(n, dtype=np.float32)
-            self.g.ggml_backend_tensor_get(t, buf.ctypes.data, 0, n * 4)
-            self.got[name] = buf.reshape(-1, self.n_embd)
-        return True
 
 
 def extract(args) -> None:  # type: ignore[no-untyped-def]
@@ -72,11 +46,11 @@ def extract(args) -> None:  # type: ignore[no-untyped-def]
     render = lambda name, **v: prompts.render(settings.prompts_dir, name, **v)  # noqa: E731
     n_embd = llama_cpp.llama_model_n_embd(llm.model)
     names = {f"l_out-{i}" for i in LAYERS} | {"result_norm"}
-    cap = Capture(names, n_embd)
+    cap = Capture(n_embd, names)
     p = llama_cpp.llama_context_default_params()
     p.n_ctx, p.n_batch, p.n_ubatch, p.n_seq_max = 1024, 512, 512, 1
     p.n_threads = p.n_threads_batch = args.threads
-    p.cb_eval = cap.cb
+    p.cb_eval = cap.callback
     ctx = llama_cpp.llama_init_from_model(llm.model, p)
     mem = llama_cpp.llama_get_memory(ctx)
     data = {**argkp.load(ROOT.parent / "shared" / "benchmarks" / "argkp", "train").arguments}

@@ -20,7 +20,7 @@ at once (one is read per call).
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,14 @@ PROBE_CTX = 2048  # the stance prompt (~150 tokens and the motion) and one tail 
 PROBE_BATCH = 512
 
 
-class _Capture:
-    """The eval callback: asks for one tensor by name and keeps a copy of it, (tokens x n_embd)."""
+class Capture:
+    """The eval callback: asks for the tensors named in ``wanted`` and keeps a copy of each, (tokens x n_embd).
 
-    def __init__(self, n_embd: int) -> None:
+    ``got`` maps a name to its copy from the last decode that computed it. Also used by
+    ``eval/stance_layers.py``, which reads several layers at once.
+    """
+
+    def __init__(self, n_embd: int, wanted: Collection[str] = ()) -> None:
         import llama_cpp
 
         lib = ctypes.CDLL(str(Path(llama_cpp.__file__).parent / "lib" / "libggml-base.so"))
@@ -44,21 +48,21 @@ class _Capture:
         lib.ggml_backend_tensor_get.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
                                                 ctypes.c_size_t]
         self.lib, self.n_embd = lib, n_embd
-        self.wanted: bytes = b""
-        self.got: Any = None
+        self.wanted: set[bytes] = {name.encode() for name in wanted}
+        self.got: dict[str, Any] = {}
         self.callback = llama_cpp.ggml_backend_sched_eval_callback(self._call)  # kept alive with self
 
     def _call(self, tensor: int, ask: bool, _user: Any) -> bool:
         name = self.lib.ggml_get_name(tensor)
         if ask:
-            return bool(self.wanted) and name == self.wanted
-        if self.wanted and name == self.wanted:
+            return name in self.wanted
+        if name in self.wanted:
             import numpy as np
 
             n = self.lib.ggml_nelements(tensor)
             out = np.empty(n, dtype=np.float32)
             self.lib.ggml_backend_tensor_get(tensor, out.ctypes.data, 0, n * 4)
-            self.got = out.reshape(-1, self.n_embd)
+            self.got[name.decode()] = out.reshape(-1, self.n_embd)
         return True
 
 
@@ -68,7 +72,7 @@ class HiddenStates:
     def __init__(self, model: Any, threads: int) -> None:
         import llama_cpp
 
-        self._capture = _Capture(llama_cpp.llama_model_n_embd(model))
+        self._capture = Capture(llama_cpp.llama_model_n_embd(model))
         params = llama_cpp.llama_context_default_params()
         params.n_ctx, params.n_batch, params.n_ubatch, params.n_seq_max = PROBE_CTX, PROBE_BATCH, PROBE_BATCH, 1
         params.n_threads = params.n_threads_batch = threads
@@ -94,7 +98,8 @@ class HiddenStates:
             raise ModelError(f"the stance prompt and a sentence ({len(prompt)} + {max(map(len, tails))} tokens) "
                              f"do not fit the probe's context ({PROBE_CTX} tokens); shorten the motion")
         mem = llama_cpp.llama_get_memory(self._ctx)
-        self._capture.wanted = f"l_out-{layer}".encode()
+        wanted = f"l_out-{layer}"
+        self._capture.wanted = {wanted.encode()}
         if prompt != self._prompt:  # the prompt from cell 0, as the probe was fitted
             llama_cpp.llama_memory_clear(mem, True)
             self._prompt = []
@@ -104,11 +109,11 @@ class HiddenStates:
         out = []
         for tokens in tails:
             llama_cpp.llama_memory_seq_rm(mem, 0, len(prompt), -1)
-            self._capture.got = None
+            self._capture.got.clear()
             self._decode(tokens, len(prompt))
-            if self._capture.got is None:
+            if wanted not in self._capture.got:
                 raise ModelError(f"the model has no layer {layer} to read the stance from")
-            out.append(self._capture.got.mean(axis=0))
+            out.append(self._capture.got[wanted].mean(axis=0))
             if on_progress:
                 on_progress(len(out))  # may raise to stop: the next read rolls back to the prompt
         return out

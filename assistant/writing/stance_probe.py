@@ -140,17 +140,27 @@ def load_probe(path: Path = PROBE_FILE) -> Probe | None:
         return Probe(str(f["model"]), f["ids"], f["weights"], f["bias"], float(f["threshold"]), layer)
 
 
-def paired_logits(generator: Any, render: Render, motion: str, opposite: str, texts: Sequence[str], ids: Any,
-                  on_progress: Callable[[int], None] | None = None) -> tuple[Any, Any]:
-    """(D, S): forward minus swapped and forward plus swapped logits at ``ids``, each row centred."""
+def read_both(read: Callable[..., Any], render: Render, motion: str, opposite: str, texts: Sequence[str],
+              on_progress: Callable[[int], None] | None = None) -> tuple[Any, Any]:
+    """``read(messages, tails, on_progress)`` on the forward prompt and on the swapped one: (forward, swapped) rows.
+
+    Progress counts on over both reads (``2 * len(texts)`` in all).
+    """
     import numpy as np
 
     tails = [tail(t) for t in texts]
     n = len(tails)
     half = (lambda k: on_progress(k)) if on_progress else None
     rest = (lambda k: on_progress(n + k)) if on_progress else None
-    fwd = np.asarray(generator.tail_logits(messages(render, motion, opposite), tails, ids, on_progress=half))
-    swp = np.asarray(generator.tail_logits(messages(render, opposite, motion), tails, ids, on_progress=rest))
+    return (np.asarray(read(messages(render, motion, opposite), tails, half)),
+            np.asarray(read(messages(render, opposite, motion), tails, rest)))
+
+
+def paired_logits(generator: Any, render: Render, motion: str, opposite: str, texts: Sequence[str], ids: Any,
+                  on_progress: Callable[[int], None] | None = None) -> tuple[Any, Any]:
+    """(D, S): forward minus swapped and forward plus swapped logits at ``ids``, each row centred."""
+    fwd, swp = read_both(lambda m, t, p: generator.tail_logits(m, t, ids, on_progress=p), render, motion, opposite,
+                         texts, on_progress)
     if len(ids) > 2:  # the probe's slice: centre each row (the softmax's shift is not stance)
         fwd = fwd - fwd.mean(axis=1, keepdims=True)
         swp = swp - swp.mean(axis=1, keepdims=True)
@@ -160,14 +170,8 @@ def paired_logits(generator: Any, render: Render, motion: str, opposite: str, te
 def paired_states(generator: Any, render: Render, motion: str, opposite: str, texts: Sequence[str], layer: int,
                   on_progress: Callable[[int], None] | None = None) -> tuple[Any, Any]:
     """(D, S): forward minus swapped and forward plus swapped hidden states of ``layer``, mean over each tail."""
-    import numpy as np
-
-    tails = [tail(t) for t in texts]
-    n = len(tails)
-    half = (lambda k: on_progress(k)) if on_progress else None
-    rest = (lambda k: on_progress(n + k)) if on_progress else None
-    fwd = np.asarray(generator.tail_states(messages(render, motion, opposite), tails, layer, on_progress=half))
-    swp = np.asarray(generator.tail_states(messages(render, opposite, motion), tails, layer, on_progress=rest))
+    fwd, swp = read_both(lambda m, t, p: generator.tail_states(m, t, layer, on_progress=p), render, motion,
+                         opposite, texts, on_progress)
     return fwd - swp, fwd + swp
 
 
