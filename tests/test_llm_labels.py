@@ -14,6 +14,8 @@ Speed is measured in benchmarks/bench_generate.py, not here.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assistant.config import Settings
@@ -213,9 +215,10 @@ def test_hidden_states_are_the_same_whatever_was_read_before_or_beside_and_keep_
         fresh.tail_states(MESSAGES, TAILS[:1], 99)
 
 
-def test_a_layer_probe_reads_hidden_states_and_its_sides_swap_with_the_motion(tiny: LlamaGenerator,
+def test_a_layer_probe_reads_hidden_states_and_its_sides_swap_with_the_motion(tiny: LlamaGenerator, tmp_path: Path,
                                                                               monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A probe file that names a layer is read through ``tail_states`` (the eighth session's candidate), end to end."""
+    """A probe file that names a layer is read through ``tail_states`` (the eighth session's candidate), end to end,
+    from a file given as ``probe_file`` (as ``eval stance --methods paired:FILE`` does)."""
     import numpy as np
 
     from assistant.writing import prompts, stance_probe
@@ -223,16 +226,17 @@ def test_a_layer_probe_reads_hidden_states_and_its_sides_swap_with_the_motion(ti
     direction = np.random.default_rng(1).normal(size=576) * 0.05  # a side from D alone, no topic term
     weights = np.zeros((3, 2 * 576))
     weights[0, :576], weights[1, :576] = direction, -direction
-    probe = stance_probe.Probe(tiny.name, np.zeros(0, dtype=np.int32), weights, np.zeros(3), 0.5, layer=15)
-    monkeypatch.setattr(stance_probe, "load_probe", lambda: probe)
+    path = tmp_path / "probe.npz"
+    np.savez(path, model=tiny.name, ids=np.zeros(0, dtype=np.int32), weights=weights, bias=np.zeros(3),
+             threshold=0.5, layer=15)
     layers: list[int] = []
     real = tiny.tail_states
     monkeypatch.setattr(tiny, "tail_states", lambda m, t, layer, **k: layers.append(layer) or real(m, t, layer, **k))
     settings = Settings.load()
     render = lambda name, **v: prompts.render(settings.prompts_dir, name, **v)  # noqa: E731
     motion, opposite = "Remote work makes companies more productive", "Remote work makes companies less productive"
-    ahead, need = stance_probe.score(tiny, render, motion, opposite, SENTENCES[:3])
-    back, _ = stance_probe.score(tiny, render, opposite, motion, SENTENCES[:3])
+    ahead, need = stance_probe.score(tiny, render, motion, opposite, SENTENCES[:3], probe_file=path)
+    back, _ = stance_probe.score(tiny, render, opposite, motion, SENTENCES[:3], probe_file=path)
     assert layers == [15] * 4  # both orientations of both calls, at the probe's layer
     assert need == 0.5 and len(ahead) == 3 and any(abs(a.support - a.oppose) > 1e-3 for a in ahead)
     for a, b in zip(ahead, back, strict=True):

@@ -185,9 +185,39 @@ def test_eval_stance_reports_every_mix_for_every_method_on_the_tiny_model(tmp_pa
     assert "| paired | all pro |" in proc.stdout
 
 
+@pytest.mark.integration
+def test_eval_stance_scores_the_gold_quotes_alone_with_two_probes_on_the_tiny_model(tmp_path: Path) -> None:
+    """``--topics 0 --gold FILE``: the gold set's quotes only, a method per probe file, each quote counted once."""
+    folder = write_mixes(tmp_path / "argkp")
+    gold = tmp_path / "gold.jsonl"
+    rows = [{"id": "m1", "kind": "motion", "text": "Remote work makes companies more productive",
+             "support": [{"doc": "d", "quote": "Remote workers produced 13% more calls in a two-year trial."}],
+             "oppose": [{"doc": "d", "quote": "Managers say junior staff learn less at home. They miss the office."}]},
+            {"id": "q1", "kind": "question", "text": "Who said it?"}]  # no quotes: not a request
+    gold.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "stance.json"
+    proc = _cli("--model", "test", "eval", "stance", str(folder), "--topics", "0", "--gold", str(gold),
+                "--methods", "paired,paired:zero-shot,paired:" + str(REPO / "assistant/data/stance_probe.npz"),
+                "--out", str(out),
+                index=tmp_path / "index")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    assert all(r["all"]["arguments"] == 0 for r in data["stance_mixes"].values())  # no mixes were read
+    assert len(data["gold_quotes"]) == 3
+    for result in data["gold_quotes"].values():
+        assert result["support"]["quotes"] == 1 and result["oppose"]["quotes"] == 1 and result["all"]["quotes"] == 2
+        assert result["all"]["right"] + result["all"]["wrong"] + result["all"]["neutral"] == pytest.approx(1)
+    assert "| paired | all | 2 |" in proc.stdout and "(--topics 0)" in proc.stdout
+
+
 def test_eval_stance_refuses_a_missing_folder_and_an_unknown_method_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "m1", "support": [{"quote": "x"}]}\n')  # no text
     for args in (("eval", "stance", str(tmp_path / "nowhere")),
-                 ("eval", "stance", str(write_mixes(tmp_path / "argkp")), "--split", "dev", "--methods", "guess")):
+                 ("eval", "stance", str(write_mixes(tmp_path / "argkp")), "--split", "dev", "--methods", "guess"),
+                 ("eval", "stance", str(tmp_path / "argkp"), "--methods", "contrast:" + str(bad)),
+                 ("eval", "stance", str(tmp_path / "argkp"), "--methods", "paired:" + str(tmp_path / "none.npz")),
+                 ("eval", "stance", str(tmp_path / "argkp"), "--topics", "0", "--gold", str(bad))):
         proc = _cli("--model", "test", *args, index=tmp_path / "index")
         assert proc.returncode == 2 and proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
 
@@ -214,6 +244,16 @@ def test_the_shipped_stance_probe_belongs_to_the_default_model_and_gives_probabi
     scored = probe.scores(rng.normal(size=(4, n)), rng.normal(size=(4, n)))
     assert all(abs(x.support + x.oppose + x.neutral - 1) < 1e-5 for x in scored)
     assert stance_probe.load_probe(Path("/nonexistent/probe.npz")) is None  # then the zero-shot read-out is used
+
+
+def test_the_probe_scores_no_sentences_without_reading_the_model() -> None:
+    from assistant.writing import stance_probe
+    from tests.fakes import FakeStanceGenerator
+
+    gen = FakeStanceGenerator(lambda text: "support")
+    gen.name = stance_probe.load_probe().model  # the shipped probe's path (its centring once failed on no rows)
+    scored, need = stance_probe.score(gen, lambda name, **v: name, "Motion", "Opposite", [])
+    assert scored == [] and 0 < need < 1 and gen.scored == []
 
 
 def test_the_probe_files_a_sentence_under_one_side_of_a_motion_and_the_other_of_its_opposite() -> None:

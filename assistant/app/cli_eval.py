@@ -29,13 +29,16 @@ def add_eval(sub: Any) -> None:
                    "stance, tags, kpa: the ArgKP folder (e.g. ../shared/benchmarks/argkp)")
     s.add_argument("--split", choices=["train", "dev"], default="dev",
                    help="stance, tags, kpa: ArgKP split (default dev)")
-    s.add_argument("--methods", metavar="LIST", help="stance: methods side by side (default: contrast,paired)")
-    s.add_argument("--topics", type=int, metavar="N", help="stance: only the first N topics of the split")
+    s.add_argument("--methods", metavar="LIST", help="stance: methods side by side (default: contrast,paired); "
+                   "paired:FILE is paired with another fitted probe, paired:zero-shot with none")
+    s.add_argument("--topics", type=int, metavar="N", help="stance: only the first N topics of the split "
+                   "(0: none, for --arguana or --gold alone)")
     s.add_argument("--per-topic", type=int, metavar="N", help="tags: arguments per topic (default all)")
     s.add_argument("--arguana", metavar="FILE", help="stance: also the ArguAna stance-step figure on this file")
     s.add_argument("--negated", action="store_true",
                    help="stance: also read every request about the motion's opposite (gold sides exchange)")
-    s.add_argument("--gold", metavar="FILE", help="gold JSONL (default eval/gold_seeds.jsonl)")
+    s.add_argument("--gold", metavar="FILE", help="gold JSONL (default eval/gold_seeds.jsonl); stance: also the "
+                   "stance of this file's support and oppose quotes (essay sentences)")
     s.add_argument("--k", type=int, default=5, metavar="N", help="k for recall@k (default 5)")
     s.add_argument("--limit", type=int, metavar="N", help="generation: items; arguana: points (default all)")
     s.add_argument("--stance", type=int, default=40, metavar="N",
@@ -79,7 +82,8 @@ def _eval(args: argparse.Namespace) -> int:
                 methods = tuple(m.strip() for m in (args.methods or "contrast,paired").split(",") if m.strip())
                 result = run_stance(a, Path(args.path), split=args.split, methods=methods, topics=args.topics,
                                     arguana=Path(args.arguana) if args.arguana else None,
-                                    debates=args.stance, report=report, negated=args.negated)
+                                    debates=args.stance, report=report, negated=args.negated,
+                                    gold=Path(args.gold) if args.gold else None)
             elif args.what == "tags":
                 from ..evaluation.tag_eval import run_eval as run_tags
 

@@ -30,6 +30,37 @@ TEXTS_PER_SIDE = 1  # one text a side keeps 40 debates within minutes; 2 a side:
 SENTENCES_PER_TEXT = 3
 
 
+def split_method(spec: str) -> tuple[str, Path | None]:
+    """A method as the stance evaluations name it: ``paired:FILE`` is ``paired`` with another probe file.
+
+    >>> split_method("paired"), split_method("paired:eval/results/p.npz")
+    (('paired', None), ('paired', PosixPath('eval/results/p.npz')))
+    """
+    method, _, probe = spec.partition(":")
+    return method, Path(probe) if probe else None
+
+
+def passage_labels(labels: dict[str, stance.Stance], sentences: Sequence[Sentence], n: int) -> list[str]:
+    """Each passage's label: the majority of its sentences' non-neutral labels; a tie is neutral.
+
+    >>> s = [Sentence("S1", 1, "", "", "", 0, 1, "a"), Sentence("S2", 1, "", "", "", 1, 2, "b")]
+    >>> passage_labels({"S1": stance.Stance("S1", "support", 1.0, 0.0),
+    ...                 "S2": stance.Stance("S2", "neutral", 0.0, 1.0)}, s, 2)
+    ['support', 'neutral']
+    """
+    votes: dict[int, list[str]] = {}
+    for s in sentences:
+        st = labels.get(s.sid)
+        if st is not None and st.label != "neutral":
+            votes.setdefault(s.passage, []).append(st.label)
+    out = []
+    for p in range(1, n + 1):
+        mine = votes.get(p, [])
+        sup, opp = mine.count("support"), mine.count("oppose")
+        out.append("support" if sup > opp else "oppose" if opp > sup else "neutral")
+    return out
+
+
 @dataclass(frozen=True)
 class DebateItem:
     debate: str
@@ -185,8 +216,9 @@ def evaluate_methods(generator: Any, prompts_dir: Path, items: Sequence[DebateIt
         opposite = stance.negate(item.thesis)
         for method in methods:
             started = time.perf_counter()
-            labels = stance.label(generator, messages, render, item.thesis, sentences, method=method,
-                                  opposite=opposite, embed=embed)
+            kind, probe = split_method(method)
+            labels = stance.label(generator, messages, render, item.thesis, sentences, method=kind,
+                                  opposite=opposite, embed=embed, probe=probe)
             tallies[method].seconds += time.perf_counter() - started
             by_passage: dict[int, list[stance.Stance]] = {}
             for sid, st in labels.items():

@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from ..types import Chunk, Passage, Sentence
-from ..writing import counter, prompts, stance
+from ..writing import counter, prompts, stance, stance_probe
 from ..writing.cite import number_sentences, sources_block
 from . import argkp
 from .report import Report
+from .stance_eval import passage_labels, split_method
 
 
 @dataclass
@@ -79,27 +80,6 @@ def request_sources(req: argkp.MixedRequest) -> tuple[list[Passage], list[Senten
     return passages, number_sentences(passages), [a.stance for a in req.arguments]
 
 
-def passage_labels(labels: dict[str, stance.Stance], sentences: Sequence[Sentence], n: int) -> list[str]:
-    """Each passage's label: the majority of its sentences' non-neutral labels; a tie is neutral.
-
-    >>> s = [Sentence("S1", 1, "", "", "", 0, 1, "a"), Sentence("S2", 1, "", "", "", 1, 2, "b")]
-    >>> passage_labels({"S1": stance.Stance("S1", "support", 1.0, 0.0),
-    ...                 "S2": stance.Stance("S2", "neutral", 0.0, 1.0)}, s, 2)
-    ['support', 'neutral']
-    """
-    votes: dict[int, list[str]] = {}
-    for s in sentences:
-        st = labels.get(s.sid)
-        if st is not None and st.label != "neutral":
-            votes.setdefault(s.passage, []).append(st.label)
-    out = []
-    for p in range(1, n + 1):
-        mine = votes.get(p, [])
-        sup, opp = mine.count("support"), mine.count("oppose")
-        out.append("support" if sup > opp else "oppose" if opp > sup else "neutral")
-    return out
-
-
 def evaluate(generator: Any, prompts_dir: Path, requests: Sequence[argkp.MixedRequest], methods: Sequence[str], *,
              report: Report | None = None, embed: Callable[[list[str]], list[list[float]]] | None = None,
              negated: bool = False) -> dict[str, Any]:
@@ -121,8 +101,9 @@ def evaluate(generator: Any, prompts_dir: Path, requests: Sequence[argkp.MixedRe
         for method, neg in readings:
             started = time.perf_counter()
             motion, other = (opposites[req.topic], req.topic) if neg else (req.topic, opposites[req.topic])
-            labels = stance.label(generator, messages, render, motion, sentences, method=method,
-                                  opposite=other, embed=embed)
+            kind, probe = split_method(method)
+            labels = stance.label(generator, messages, render, motion, sentences, method=kind,
+                                  opposite=other, embed=embed, probe=probe)
             got = passage_labels(labels, sentences, len(passages))
             n = len(req.arguments)
             want = [-g for g in gold] if neg else gold
@@ -169,24 +150,35 @@ def table(result: dict[str, Any]) -> str:
 
 def run_eval(a: Any, folder: Path, *, split: str, methods: Sequence[str], topics: int | None = None,
              arguana: Path | None = None, debates: int = 40, report: Report | None = None,
-             negated: bool = False) -> dict[str, Any]:
-    """``assistant eval stance PATH``: the mixes on an ArgKP split, and optionally ArguAna's stance step."""
+             negated: bool = False, gold: Path | None = None) -> dict[str, Any]:
+    """``assistant eval stance PATH``: the mixes on an ArgKP split, and optionally ArguAna's stance step and
+    the gold set's quotes (``stance_gold``)."""
     from ..errors import InputError
 
-    unknown = set(methods) - set(stance.METHODS)
+    unknown = {m for m in methods if split_method(m)[0] not in stance.METHODS}
     if not methods or unknown:
-        raise InputError(f"--methods takes some of {', '.join(stance.METHODS)}, got {', '.join(methods) or 'none'}")
+        raise InputError(f"--methods takes some of {', '.join(stance.METHODS)} (paired:FILE for another probe), "
+                         f"got {', '.join(methods) or 'none'}")
+    for method in methods:
+        kind, probe = split_method(method)
+        if probe is not None and (kind != "paired" or not (probe.is_file() or probe == stance_probe.ZERO_SHOT)):
+            raise InputError(f"{method}: only paired takes a probe file (or zero-shot), and it must exist")
     data = argkp.load(folder, split)
-    chosen = data.topics[:topics] if topics else None
-    requests = argkp.mixed_requests(data, topics=chosen)
+    if gold is not None:
+        from . import stance_gold
+
+        gold_requests = stance_gold.load(gold)  # a bad file fails now, not after the mixes
+    chosen = data.topics[:topics] if topics is not None else None
+    requests = argkp.mixed_requests(data, topics=chosen)  # --topics 0: no mixes (the other parts only)
     report = report or Report()
     s = a.settings
     report.data.update({"model": a.generator.name, "split": split, "methods": list(methods),
-                        "topics": chosen or data.topics})
+                        "topics": data.topics if chosen is None else chosen})
     result = evaluate(a.generator, s.prompts_dir, requests, methods, report=report, embed=a.embedder.embed,
                       negated=negated)
     report.data["stance_mixes"] = result
-    text = f"model {a.generator.name}, ArgKP {split}, {len(requests)} requests\n\n" + table(result)
+    text = f"model {a.generator.name}, ArgKP {split}, {len(requests)} requests" + ("\n\n" + table(result) if requests
+                                                                                else " (--topics 0)")
     if arguana is not None:
         from . import stance_eval
         from .arguana import load_points
@@ -196,4 +188,9 @@ def run_eval(a: Any, folder: Path, *, split: str, methods: Sequence[str], topics
                                             embed=a.embedder.embed)
         report.data["arguana_stance_step"] = step
         text += "\n\nArguAna stance step (" + f"{len(items)} debates):\n\n" + stance_eval.methods_table(step)
+    if gold is not None:
+        quotes = stance_gold.evaluate(a.generator, s.prompts_dir, gold_requests, methods, report=report,
+                                      embed=a.embedder.embed)
+        report.data["gold_quotes"] = quotes
+        text += f"\n\nGold set's quotes ({len(gold_requests)} motions and claims):\n\n" + stance_gold.table(quotes)
     return {"json": report.finish(), "text": text}

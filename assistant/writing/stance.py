@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..llm.base import Generator, parse_json
@@ -82,12 +83,14 @@ def negate(request: str) -> str:
 def label(generator: Generator, messages: Messages, render: Render, request: str,
           sentences: Sequence[Sentence], *, method: str = DEFAULT_METHOD, temperature: float = 0.0,
           on_progress: Callable[[int, int], None] | None = None, opposite: str | None = None,
-          embed: Callable[[list[str]], list[list[float]]] | None = None) -> dict[str, Stance]:
+          embed: Callable[[list[str]], list[list[float]]] | None = None,
+          probe: Path | None = None) -> dict[str, Stance]:
     """Stance of every sentence towards ``request``.
 
     ``render("stance", request=...)`` (and ``render("stance_contrast", request=..., opposite=...)``)
     make the task text; ``opposite`` (the other side's statement, ``counter.py``) replaces the
-    plain negation in the symmetric and contrast methods.
+    plain negation in the symmetric and contrast methods. ``probe``: the ``paired`` method's probe file,
+    when not the shipped one (evaluations only).
     """
     if not sentences:
         return {}
@@ -97,7 +100,7 @@ def label(generator: Generator, messages: Messages, render: Render, request: str
         return _by_call(generator, messages(render("stance", request=request)), sentences, temperature)
     other = opposite or negate(request)
     if method == "paired":
-        return paired(generator, render, request, other, sentences, on_progress)
+        return paired(generator, render, request, other, sentences, on_progress, probe)
     if method == "contrast":
         task = render("stance_contrast", request=request, opposite=other)
         report = (lambda n: on_progress(n, len(sentences))) if on_progress else None
@@ -209,14 +212,14 @@ def ranked(stances: dict[str, Stance], side: str, exclude: set[str] = frozenset(
 
 
 def paired(generator: Any, render: Render, request: str, opposite: str, sentences: Sequence[Sentence],
-           on_progress: Callable[[int, int], None] | None = None) -> dict[str, Stance]:
+           on_progress: Callable[[int, int], None] | None = None, probe: Path | None = None) -> dict[str, Stance]:
     """Each sentence on its own, both orientations, read out by the fitted probe (``stance_probe.py``)."""
     from . import stance_probe
 
     total = 2 * len(sentences)
     report = (lambda n: on_progress(n, total)) if on_progress else None
     scored, need = stance_probe.score(generator, render, request, opposite, [s.text for s in sentences],
-                                      on_progress=report)
+                                      on_progress=report, probe_file=probe)
     return {s.sid: kept(s.sid, p, need) for s, p in zip(sentences, scored, strict=True)}
 
 

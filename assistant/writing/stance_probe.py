@@ -22,7 +22,8 @@ libraries"). Here nothing depends on the other sentences:
    in the eighth session (``eval/results/stance_probe_layer18.npz``): more
    right and fewer wrong labels on ArgKP, but fewer essay sentences decided
    and twice the false refusals on the seeds' briefs, so it is not the
-   default (docs/evaluation.md, "Issue 19, eighth session").
+   default (docs/evaluation.md, "Issue 19, eighth session"); on the gold
+   set's essay quotes it is worse than the shipped probe ("ninth session").
 3. A linear classifier over ``[D, S]`` gives P(supports the motion),
    P(opposes it), P(neither), fitted once on 16 of the 24 *train* topics of IBM's
    ArgKP (``eval/fit_stance_probe.py``; weights in
@@ -54,6 +55,7 @@ PROBE_FILE = Path(__file__).resolve().parents[1] / "data" / "stance_probe.npz"  
 TAIL_WORDS = 60
 ZERO_SHOT_MARGIN = 0.5  # fallback: |forward - swapped| log-odds below this is neutral (wrong 0.08 on train)
 CLASSES = ("support", "oppose", "neutral")
+ZERO_SHOT = Path("zero-shot")  # as a probe file: no probe, the zero-shot read-out (evaluations only)
 
 Render = Callable[..., str]
 
@@ -176,9 +178,16 @@ def paired_states(generator: Any, render: Render, motion: str, opposite: str, te
 
 
 def score(generator: Any, render: Render, motion: str, opposite: str, texts: Sequence[str], *,
-          on_progress: Callable[[int], None] | None = None) -> tuple[list[Scored], float]:
-    """Probabilities per text, and the probability a side needs to be kept."""
-    probe = load_probe()
+          on_progress: Callable[[int], None] | None = None,
+          probe_file: Path | None = None) -> tuple[list[Scored], float]:
+    """Probabilities per text, and the probability a side needs to be kept.
+
+    ``probe_file``: another fitted probe than the shipped one (the evaluations compare probes this way);
+    ``ZERO_SHOT`` reads every model as one the probe was not fitted on.
+    """
+    probe = None if probe_file == ZERO_SHOT else load_probe(probe_file or PROBE_FILE)
+    if not texts:
+        return [], probe.threshold if probe is not None else 0.5
     if probe is not None and probe.model == getattr(generator, "name", ""):
         if probe.layer >= 0 and hasattr(generator, "tail_states"):
             d, s = paired_states(generator, render, motion, opposite, texts, probe.layer, on_progress)
