@@ -210,12 +210,25 @@ def test_eval_stance_scores_the_gold_quotes_alone_with_two_probes_on_the_tiny_mo
     assert "| paired | all | 2 |" in proc.stdout and "(--topics 0)" in proc.stdout
 
 
+@pytest.mark.parametrize(("body", "says"), [
+    ("[1, 2]\n", ":1: not a gold item"), ('{"id": "x", "text": "t", "support": [{"doc": "d"}]}\n', "KeyError"),
+    ("nope\n", ":1: not a gold item"), ('{"id": "x", "text": "t"}\n', "no gold item has support or oppose quotes")])
+def test_a_bad_gold_file_for_the_stance_quotes_is_one_clear_error(tmp_path: Path, body: str, says: str) -> None:
+    from assistant.errors import InputError
+    from assistant.evaluation import stance_gold
+
+    (tmp_path / "gold.jsonl").write_text(body)
+    with pytest.raises(InputError, match=says):
+        stance_gold.load(tmp_path / "gold.jsonl")
+
+
 def test_eval_stance_refuses_a_missing_folder_and_an_unknown_method_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "m1", "support": [{"quote": "x"}]}\n')  # no text
     for args in (("eval", "stance", str(tmp_path / "nowhere")),
                  ("eval", "stance", str(write_mixes(tmp_path / "argkp")), "--split", "dev", "--methods", "guess"),
                  ("eval", "stance", str(tmp_path / "argkp"), "--methods", "contrast:" + str(bad)),
+                 ("eval", "stance", str(tmp_path / "argkp"), "--methods", "paired:" + str(bad)),  # not a probe
                  ("eval", "stance", str(tmp_path / "argkp"), "--methods", "paired:" + str(tmp_path / "none.npz")),
                  ("eval", "stance", str(tmp_path / "argkp"), "--topics", "0", "--gold", str(bad))):
         proc = _cli("--model", "test", *args, index=tmp_path / "index")

@@ -58,8 +58,8 @@ def load(path: Path) -> list[GoldRequest]:
             row = json.loads(line)
             quotes = tuple((q["quote"], side) for side in SIDES for q in row.get(side, []))
             item = GoldRequest(row["id"], row["text"], quotes)
-        except (ValueError, KeyError, TypeError) as e:
-            raise InputError(f"{path}:{n}: not a gold item ({e})") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise InputError(f"{path}:{n}: not a gold item ({type(e).__name__}: {e})") from None
         if quotes:
             out.append(item)
     if not out:

@@ -163,6 +163,11 @@ def run_eval(a: Any, folder: Path, *, split: str, methods: Sequence[str], topics
         kind, probe = split_method(method)
         if probe is not None and (kind != "paired" or not (probe.is_file() or probe == stance_probe.ZERO_SHOT)):
             raise InputError(f"{method}: only paired takes a probe file (or zero-shot), and it must exist")
+        if probe is not None and probe != stance_probe.ZERO_SHOT:
+            try:
+                stance_probe.load_probe(probe)
+            except (OSError, ValueError, KeyError):
+                raise InputError(f"{method}: not a stance probe file (eval/fit_stance_probe.py writes one)") from None
     data = argkp.load(folder, split)
     if gold is not None:
         from . import stance_gold
