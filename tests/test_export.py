@@ -135,6 +135,23 @@ def test_json_and_markdown_exports(tmp_path: Path) -> None:
     assert export(answer, tmp_path / "a.md").read_text().startswith("# Debate brief: A motion")
 
 
+def test_markdown_says_what_a_side_note_means_when_one_is_shown(tmp_path: Path) -> None:
+    """A side is the model's reading (wrong for about one in three essay sentences it decided): said under the
+    brief whenever a quote carries one, and not under an answer without sides."""
+    from dataclasses import replace
+
+    from assistant.output.render import SIDES, answer_markdown
+
+    answer, _ = _unicode_answer()
+    assert SIDES not in answer_markdown(answer)  # no stance step ran: no side shown
+    q = replace(answer.points[0].quotes[0], stance="support")
+    sided = replace(answer, points=(replace(answer.points[0], quotes=(q,)),))
+    shown = answer_markdown(sided)
+    assert "· supports the request" in shown and shown.rstrip().endswith(f"*{SIDES}*")
+    assert "· ⚠ stance check: oppose" in answer_markdown(
+        replace(sided, points=(replace(sided.points[0], quotes=(replace(q, stance="oppose"),)),)))
+
+
 def test_unknown_suffix_and_unwritable_path_fail_cleanly(tmp_path: Path) -> None:
     answer, _ = _unicode_answer()
     with pytest.raises(InputError, match="unknown format .txt"):

@@ -155,6 +155,10 @@ def _field_lines(a: Answer) -> tuple[list[str], list[str]]:
 # What a check mark means, said wherever one is shown: checked in code (cite.py), nothing more.
 VERBATIM = ("✓ verbatim: the quoted text is exactly what the stored document holds at those character offsets; "
             "it is not a judgement that the quote supports the claim.")
+# What a side note (" · supports the request") means, said wherever one is shown: the stance step's reading.
+SIDES = ("Sides (“supports” / “opposes” the request) are the model's reading of each sentence, not a check: "
+         "on essay sentences of known side it filed about one in three of those it decided under the wrong side "
+         "(docs/evaluation.md). Read the sentence before you read it aloud as evidence for a side.")
 
 
 def answer_markdown(a: Answer, *, links: bool = False) -> str:
@@ -183,6 +187,8 @@ def answer_markdown(a: Answer, *, links: bool = False) -> str:
                  f"total {t.total_ms / 1000:.1f} s*")
     if a.verified_count:
         lines.append(f"\n*{VERBATIM}*")
+    if any(stance_note(p.section, q) for p in a.points for q in p.verified_quotes):
+        lines.append(f"\n*{SIDES}*")
     return "\n".join(lines).replace("\n\n\n", "\n\n").strip() + "\n"
 
 
