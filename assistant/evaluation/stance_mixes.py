@@ -159,15 +159,17 @@ def run_eval(a: Any, folder: Path, *, split: str, methods: Sequence[str], topics
     if not methods or unknown:
         raise InputError(f"--methods takes some of {', '.join(stance.METHODS)} (paired:FILE for another probe), "
                          f"got {', '.join(methods) or 'none'}")
-    for method in methods:
+    for method in methods:  # a probe file is read now, so a bad one fails before any work
         kind, probe = split_method(method)
-        if probe is not None and (kind != "paired" or not (probe.is_file() or probe == stance_probe.ZERO_SHOT)):
-            raise InputError(f"{method}: only paired takes a probe file (or zero-shot), and it must exist")
-        if probe is not None and probe != stance_probe.ZERO_SHOT:
-            try:
-                stance_probe.load_probe(probe)
-            except (OSError, ValueError, KeyError):
-                raise InputError(f"{method}: not a stance probe file (eval/fit_stance_probe.py writes one)") from None
+        if probe is None or (probe == stance_probe.ZERO_SHOT and kind == "paired"):
+            continue
+        try:
+            ok = kind == "paired" and stance_probe.load_probe(probe) is not None  # None: no such file
+        except (OSError, ValueError, KeyError):
+            ok = False
+        if not ok:
+            raise InputError(f"{method}: only paired takes a probe file (or zero-shot), and it must be one "
+                             "(eval/fit_stance_probe.py writes them)")
     data = argkp.load(folder, split)
     if gold is not None:
         from . import stance_gold

@@ -4,7 +4,8 @@ Why a middle layer: the shipped stance probe reads the output layer (~4,100 logi
 reached side accuracy 0.76-0.79 on held-out ArgKP train topics; the same model's layer 18 of 28, averaged
 over the argument's tokens, separates the sides much better (0.86; docs/evaluation.md, "Issue 19, eighth
 session"). A probe file that names a layer is read through here; the one fitted on layer 18 is measured
-and not the default yet. llama-cpp-python exposes only the last layer, so llama.cpp's eval callback
+and not the default (more false refusals in briefs, and worse on essay sentences: "ninth session").
+llama-cpp-python exposes only the last layer, so llama.cpp's eval callback
 (``cb_eval``) is set on a context of our own: for the one tensor asked for (``l_out-<layer>``) the
 scheduler hands it over once computed, and we copy it out. Every other tensor is declined, so the graph
 runs as usual.
