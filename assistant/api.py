@@ -25,6 +25,7 @@ from .index.retrieve import Retriever
 from .index.store import Store, check_index_path
 from .llm.base import Generator, OnToken
 from .output.history import History, SavedAnswer, mark_changed
+from .output.sides import SetSide, Sides, side_label
 from .types import Answer, Document, DocumentInfo, IngestReport, Passage
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class Assistant:
         self._store: Store | None = None
         self._retriever: Retriever | None = None
         self._history: History | None = None
+        self._sides: Sides | None = None
         self.last_saved: int | None = None  # history id of the last answer run() saved
         self._warm_thread: threading.Thread | None = None
         self.warm_error: str | None = None  # why the last warm-up stopped early, for the page
@@ -303,7 +305,8 @@ class Assistant:
                                       max_tokens=max_tokens or s.max_tokens or None, doc_ids=doc_ids)
         from .writing.pipeline import run
 
-        answer = run(mode, text, on_event=on_event, stance_method=stance_method, **common)
+        sides = self.sides().for_request(text) if mode != "ask" else {}
+        answer = run(mode, text, on_event=on_event, stance_method=stance_method, sides=sides, **common)
         answer = _with_backend_notices(answer, self.generator)
         return self._save(answer, k=k or s.k, temperature=temperature, max_tokens=max_tokens, doc_ids=doc_ids)
 
@@ -395,6 +398,39 @@ class Assistant:
             self._history = History(self.store().path / "documents.sqlite")
         return self._history
 
+    def sides(self) -> Sides:
+        """The sides users set for sentences of this index (``output/sides.py``)."""
+        if self._sides is None:
+            self._sides = Sides(self.store().path / "documents.sqlite")
+        return self._sides
+
+    def set_side(self, request: str, sentence: str, side: str) -> SetSide:
+        """Keep ``side`` (for / against / neither) for ``sentence`` in every later answer to ``request``.
+
+        The sentence must be in a stored document (case, spacing and punctuation aside): a side
+        set for a sentence the library does not hold would never take effect.
+        """
+        label = side_label(side)
+        doc_id = self._holding(sentence)
+        return self.sides().set(request, sentence, label, doc_id=doc_id)
+
+    def clear_side(self, request: str, sentence: str) -> bool:
+        """Forget the side set for ``sentence`` towards ``request``; False when none was set."""
+        return self.sides().clear(request, sentence)
+
+    def _holding(self, sentence: str) -> str:
+        """The id of a stored document that holds ``sentence``; an ``InputError`` when none does."""
+        from .writing.stance import key
+
+        wanted = f" {key(sentence)} "
+        if not wanted.strip():
+            raise InputError("setting a side needs a sentence of the library")
+        store = self.store()
+        for info in store.documents():
+            if wanted in f" {key(store.document(info.doc_id).text)} ":
+                return info.doc_id
+        raise InputError("that sentence is not in the library: copy it from a card of an answer")
+
     def saved(self, ref: int | str) -> SavedAnswer:
         """A saved answer, its quotes marked where the source has changed since."""
         saved = self.history().load(ref)
@@ -426,6 +462,9 @@ class Assistant:
         if self._history is not None:
             self._history.close()
             self._history = None
+        if self._sides is not None:
+            self._sides.close()
+            self._sides = None
         if self._store is not None:
             self._store.close()
             self._store = None

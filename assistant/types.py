@@ -125,6 +125,7 @@ class Quote:
     # ("" when no stance step ran, e.g. ask). With the point's section it says whether the quote
     # backs the claim it is filed under; "verified" only ever means "verbatim at these offsets".
     stance: str = ""
+    corrected: bool = False  # the stance is the side a user set for this sentence and request, not the model's
 
 
 @dataclass(frozen=True)

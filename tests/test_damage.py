@@ -35,6 +35,7 @@ from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.integration
 
+SIDE = ("Remote work makes companies more productive", "He said that it is 'not proper work'")  # a seeds sentence
 ESSAY = ("# Four-day weeks\n\nA four-day week trial in Iceland kept output level while staff reported less "
          "burnout. Managers feared lost hours; the data showed meetings shrank instead.\n\n") * 4
 NO_MODEL = "http://127.0.0.1:9/v1"  # ask must fail on the index before it needs a model; never on a model load
@@ -278,8 +279,9 @@ def test_read_only_index_is_never_written(copy: Path, monkeypatch: pytest.Monkey
     a = Assistant(Settings.load(index_dir=copy), embedder=real_embedder)
     assert len(a.documents()) == 4 and a.search("Does remote work hurt productivity?", 3)
     assert a.check().ok and a.store().read_only
+    assert a.sides().entries() == []  # an index made before sides existed reads as having none
     for write_something in (lambda: a.remove("homeward-bound.md"), lambda: a.ingest([essay], show_progress=False),
-                            lambda: a.check(repair=True)):
+                            lambda: a.check(repair=True), lambda: a.set_side(*SIDE, "against")):
         with pytest.raises(ReadOnlyIndex, match="read-only \\(permission denied\\)") as err:
             write_something()
         assert "delete" not in str(err.value)

@@ -60,7 +60,8 @@ def _eval(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate
     from ..evaluation.report import Report
 
-    if args.what in ("arguana", "stance", "tags", "kpa") and not args.path:
+    alone = args.what == "stance" and args.topics == 0 and (args.gold or args.arguana)  # no ArgKP needed
+    if args.what in ("arguana", "stance", "tags", "kpa") and not args.path and not alone:
         what = "a JSONL file in the ArguAna format" if args.what == "arguana" else "the ArgKP folder"
         raise InputError(f"eval {args.what} needs the path of {what}")
     if args.out:  # results are saved as items finish: a bad path must fail now, not after the first item
@@ -80,7 +81,8 @@ def _eval(args: argparse.Namespace) -> int:
                 from ..evaluation.stance_mixes import run_eval as run_stance
 
                 methods = tuple(m.strip() for m in (args.methods or "contrast,paired").split(",") if m.strip())
-                result = run_stance(a, Path(args.path), split=args.split, methods=methods, topics=args.topics,
+                folder = Path(args.path) if args.path else None
+                result = run_stance(a, folder, split=args.split, methods=methods, topics=args.topics,
                                     arguana=Path(args.arguana) if args.arguana else None,
                                     debates=args.stance, report=report, negated=args.negated,
                                     gold=Path(args.gold) if args.gold else None)

@@ -1,4 +1,4 @@
-"""CLI commands for the answer library and document provenance: meta, history, show, forget.
+"""CLI commands for the answer library and document provenance: meta, history, show, forget, sides.
 
 Kept apart from ``cli.py`` so that module stays readable; each command
 parses, calls one ``Assistant`` method, prints. Not handled: editing a saved
@@ -42,6 +42,25 @@ def add_commands(sub: Any) -> None:
     s = sub.add_parser("forget", help="delete a saved answer")
     s.add_argument("id", metavar="ID")
     s.set_defaults(run=_forget)
+
+    s = sub.add_parser("sides", help="set, list or clear the side of a card's sentence (the stance step can be wrong)")
+    verbs = s.add_subparsers(dest="verb", metavar="set|list|export|clear", required=True)
+    v = verbs.add_parser("set", help="keep a sentence for / against / neither in every later answer to a request")
+    v.add_argument("request", metavar="REQUEST", help="the motion, position or claim, as you asked it")
+    v.add_argument("sentence", metavar="SENTENCE", help="the card's sentence, copied from the answer")
+    v.add_argument("side", metavar="SIDE", help="for, against or neither")
+    v.set_defaults(run=_sides_set)
+    v = verbs.add_parser("list", help="the sides set, newest first")
+    v.add_argument("request", metavar="REQUEST", nargs="?", help="only those towards this request")
+    v.add_argument("--json", action="store_true", help="as JSON (labelled sentences, for evaluation)")
+    v.set_defaults(run=_sides_list)
+    v = verbs.add_parser("export", help="write the sides set as gold items for `assistant eval stance --gold FILE`")
+    v.add_argument("out", metavar="FILE", help="a .jsonl file to write")
+    v.set_defaults(run=_sides_export)
+    v = verbs.add_parser("clear", help="let the model read the sentence's side again")
+    v.add_argument("request", metavar="REQUEST")
+    v.add_argument("sentence", metavar="SENTENCE")
+    v.set_defaults(run=_sides_clear)
 
 
 def provenance_text(docs: list[DocumentInfo]) -> str:
@@ -101,4 +120,54 @@ def _show(args: argparse.Namespace) -> int:
 def _forget(args: argparse.Namespace) -> int:
     entry = open_assistant(args).history().forget(args.id)
     print(f"forgot #{entry.id}: {entry.mode} “{entry.request[:70]}”")
+    return 0
+
+
+def _sides_set(args: argparse.Namespace) -> int:
+    row = open_assistant(args).set_side(args.request, args.sentence, args.side)
+    print(f"✓ Set: {row.describe()}. Later answers to this request keep it.")
+    return 0
+
+
+def _sides_list(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    rows = open_assistant(args).sides().entries(args.request)
+    if args.json:
+        from .terminal import dumps
+
+        print(dumps([asdict(r) for r in rows]))
+    elif not rows:
+        print("No sides set yet: `assistant sides set REQUEST SENTENCE for|against|neither`.")
+    else:
+        for r in rows:
+            print(f"{r.created}  {r.describe()}")
+    return 0
+
+
+def _sides_export(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from ..output.sides import gold_items
+
+    check_out(args.out, export=False)
+    rows = open_assistant(args).sides().entries()
+    items = gold_items(rows)
+    if not items:
+        print("No side FOR or AGAINST set yet; nothing written.")
+        return 1
+    Path(args.out).write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+    quotes = sum(r.side != "neutral" for r in rows)
+    print(f"✓ Wrote {quotes} sentence(s) of {len(items)} request(s) to {args.out} "
+          f"({sum(r.side == 'neutral' for r in rows)} set to neither left out); measure the stance step on them: "
+          f"`assistant --model default eval stance --topics 0 --gold {args.out}`")
+    return 0
+
+
+def _sides_clear(args: argparse.Namespace) -> int:
+    if not open_assistant(args).clear_side(args.request, args.sentence):
+        print("No side was set for that sentence and request; nothing changed.")
+        return 1
+    print("✓ Cleared: the model reads that sentence's side again.")
     return 0

@@ -29,6 +29,8 @@ from .live import LiveView
 from .session import Session
 from .ui_library import FORMATS as LIBRARY_FORMATS
 from .ui_library import doc_choices, export_last, history_rows, history_tab
+from .ui_sides import refresh as refresh_cards
+from .ui_sides import sides_panel
 from .ui_uploads import REFUSED, guarded_blocks, received
 
 # Colour emoji fonts after the text fonts: sources quote essays that contain emoji
@@ -217,6 +219,7 @@ def build_app(a: Assistant) -> Any:
                     scope = gr.Dropdown(doc_choices(a), multiselect=True, elem_id="scope",
                                         label="Only these documents (empty = all)")
                     fmt = gr.Radio(LIBRARY_FORMATS, value="md", label="Download as", elem_id="download-format")
+                card = sides_panel(a, session)
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(elem_id="sources")
@@ -240,7 +243,8 @@ def build_app(a: Assistant) -> Any:
             length = gr.Slider(0, 1200, value=a.settings.max_tokens, step=50,
                                label="Answer length cap in tokens (0 = the mode's default)")
 
-        history_table = history_tab(a, chat=chat, sources=sources, session=session)
+        history_table = history_tab(a, chat=chat, sources=sources, session=session,
+                                    then=(refresh_cards, session, card))
 
         def chat_fn(message, history, mode_label, k, temperature, length, session, docs=None):  # noqa: ANN001
             yield from respond(a, message, history, mode_label, k, temperature, length, session, docs)
@@ -259,6 +263,7 @@ def build_app(a: Assistant) -> Any:
             ev.then(lambda: "", None, box)
             ev.then(lambda s, f: export_last(a, s, f), [session, fmt], download).then(
                 lambda: history_rows(a), None, history_table)
+            ev.then(refresh_cards, session, card)
         fmt.change(lambda s, f: export_last(a, s, f), [session, fmt], download)
         stop.click(lambda s: s and s.stop.set(), session, None, cancels=events)  # type: ignore[arg-type]
         refresh_scope = (lambda: gr.Dropdown(choices=doc_choices(a)), None, scope)

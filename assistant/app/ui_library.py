@@ -84,8 +84,11 @@ def _keep() -> Any:
     return gr.skip()
 
 
-def history_tab(a: Assistant, *, chat: Any, sources: Any, session: Any) -> Any:
-    """Build the History tab (call inside the Blocks); returns its table, to refresh after each answer."""
+def history_tab(a: Assistant, *, chat: Any, sources: Any, session: Any, then: tuple[Any, ...] = ()) -> Any:
+    """Build the History tab (call inside the Blocks); returns its table, to refresh after each answer.
+
+    ``then``: (function, inputs, outputs) to run after a saved answer is opened into the chat.
+    """
     import gradio as gr
 
     with gr.Tab("History"):
@@ -111,8 +114,11 @@ def history_tab(a: Assistant, *, chat: Any, sources: Any, session: Any) -> Any:
 
     table.select(pick, None, ref)
     opened = [status, answer, panel, download, chat, sources, session]
-    open_btn.click(lambda r, f, s: open_saved(a, r, f, s), [ref, fmt, session], opened, api_name="history_open")
-    fmt.change(lambda r, f, s: open_saved(a, r, f, s) if (r or "").strip() else (gr.skip(),) * 7,
-               [ref, fmt, session], opened)
+    events = [open_btn.click(lambda r, f, s: open_saved(a, r, f, s), [ref, fmt, session], opened,
+                             api_name="history_open"),
+              fmt.change(lambda r, f, s: open_saved(a, r, f, s) if (r or "").strip() else (gr.skip(),) * 7,
+                         [ref, fmt, session], opened)]
+    for ev in events if then else ():
+        ev.then(*then)
     delete.click(lambda r: delete_saved(a, r), ref, [status, table], api_name="history_delete")
     return table

@@ -148,11 +148,12 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_eval(a: Any, folder: Path, *, split: str, methods: Sequence[str], topics: int | None = None,
+def run_eval(a: Any, folder: Path | None, *, split: str, methods: Sequence[str], topics: int | None = None,
              arguana: Path | None = None, debates: int = 40, report: Report | None = None,
              negated: bool = False, gold: Path | None = None) -> dict[str, Any]:
     """``assistant eval stance PATH``: the mixes on an ArgKP split, and optionally ArguAna's stance step and
-    the gold set's quotes (``stance_gold``)."""
+    the gold set's quotes (``stance_gold``). No ``folder`` (only with ``topics=0``): no ArgKP at all, e.g. to
+    measure the stance step on the sides a user set (``assistant sides export``)."""
     from ..errors import InputError
 
     unknown = {m for m in methods if split_method(m)[0] not in stance.METHODS}
@@ -170,22 +171,24 @@ def run_eval(a: Any, folder: Path, *, split: str, methods: Sequence[str], topics
         if not ok:
             raise InputError(f"{method}: only paired takes a probe file (or zero-shot), and it must be one "
                              "(eval/fit_stance_probe.py writes them)")
-    data = argkp.load(folder, split)
+    if folder is None and topics != 0:
+        raise InputError("eval stance needs the ArgKP folder, unless --topics 0 with --gold or --arguana")
+    data = argkp.load(folder, split) if folder is not None else None
     if gold is not None:
         from . import stance_gold
 
         gold_requests = stance_gold.load(gold)  # a bad file fails now, not after the mixes
-    chosen = data.topics[:topics] if topics is not None else None
-    requests = argkp.mixed_requests(data, topics=chosen)  # --topics 0: no mixes (the other parts only)
+    chosen = [] if data is None else data.topics[:topics] if topics is not None else None
+    requests = argkp.mixed_requests(data, topics=chosen) if data is not None else []  # --topics 0: no mixes
     report = report or Report()
     s = a.settings
     report.data.update({"model": a.generator.name, "split": split, "methods": list(methods),
-                        "topics": data.topics if chosen is None else chosen})
+                        "topics": data.topics if data is not None and chosen is None else chosen})
     result = evaluate(a.generator, s.prompts_dir, requests, methods, report=report, embed=a.embedder.embed,
                       negated=negated)
     report.data["stance_mixes"] = result
-    text = f"model {a.generator.name}, ArgKP {split}, {len(requests)} requests" + ("\n\n" + table(result) if requests
-                                                                                else " (--topics 0)")
+    text = (f"model {a.generator.name}, ArgKP {split}, {len(requests)} requests" if data is not None
+            else f"model {a.generator.name}, no ArgKP") + ("\n\n" + table(result) if requests else " (--topics 0)")
     if arguana is not None:
         from . import stance_eval
         from .arguana import load_points

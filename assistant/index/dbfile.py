@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
 """
-# Saved answers (output/history.py): here, with the other tables, so a repair (recover.py) can make it.
+# Saved answers (output/history.py) and the sides users set (output/sides.py): here, with the other tables,
+# so a repair (recover.py) can make them.
 HISTORY_DDL = """
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, mode TEXT NOT NULL,
@@ -50,6 +51,14 @@ CREATE TABLE IF NOT EXISTS history (
     settings TEXT NOT NULL, answer TEXT NOT NULL, documents TEXT NOT NULL
 );
 """
+SIDES_DDL = """
+CREATE TABLE IF NOT EXISTS sides (
+    request_key TEXT NOT NULL, sentence_key TEXT NOT NULL, side TEXT NOT NULL,
+    request TEXT NOT NULL, sentence TEXT NOT NULL, doc_id TEXT NOT NULL, created TEXT NOT NULL,
+    PRIMARY KEY (request_key, sentence_key)
+);
+"""
+HISTORY_DDL += SIDES_DDL  # a repair (recover.py) makes both
 # Provenance columns added after schema 1 shipped; ``_migrate`` adds them to older indexes once.
 PROVENANCE_COLUMNS = ("url", "qualifications")
 

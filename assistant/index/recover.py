@@ -2,7 +2,7 @@
 
 ``documents.sqlite`` (found damaged by SQLite's ``quick_check``): every row
 SQLite can still read of the tables that hold facts (meta, documents,
-document_meta, history) is copied into a fresh file, row by row in rowid
+document_meta, history, sides) is copied into a fresh file, row by row in rowid
 order; a page that fails is stepped over by probing further rowids (Python's
 sqlite3 has no binding for SQLite's own recovery extension). The derived
 lexical index starts empty and is rebuilt by the check that follows. The
@@ -46,6 +46,7 @@ COLUMNS = {
                   "added", "url", "qualifications"),
     "document_meta": ("source", "key", "value"),
     "history": ("id", "created", "mode", "request", "model", "verified", "settings", "answer", "documents"),
+    "sides": ("request_key", "sentence_key", "side", "request", "sentence", "doc_id", "created"),
 }
 _KEY_COLUMNS = "doc_id, source, title"  # read alone when a document's full row cannot be (its text spills)
 _MAX_ROWID = 2**63 - 1
@@ -286,7 +287,7 @@ def _write_fresh(path: Path, rows: dict[str, list[dict[str, Any]]], *, identity:
     from .lexical import LexicalIndex
 
     db = connect_tables(path, path.parent)
-    db.executescript(HISTORY_DDL)  # the history table, as output/history.py makes it
+    db.executescript(HISTORY_DDL)  # the history and sides tables, as output/history.py makes them
     try:
         lexical = LexicalIndex(db)
         meta = {r["key"]: r["value"] for r in rows["meta"] if isinstance(r.get("key"), str)}
@@ -295,7 +296,7 @@ def _write_fresh(path: Path, rows: dict[str, list[dict[str, Any]]], *, identity:
                  "lexical": lexical.version}
         with db:
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(meta.items()))
-            for table in ("documents", "document_meta", "history"):
+            for table in ("documents", "document_meta", "history", "sides"):
                 _insert(db, table, rows[table])
             lexical.create()  # empty: the check that follows rebuilds it from the texts
     finally:

@@ -157,7 +157,7 @@ def answer_from_dict(d: dict[str, Any]) -> Answer:
             out.append(Quote(ref=q.get("ref", ""), verified=bool(q.get("verified")), reason=q.get("reason", ""),
                              passage=n, chunk_id=chunk_id, doc_id=q.get("doc_id", ""), title=q.get("title", ""),
                              start=q.get("start", -1), end=q.get("end", -1), text=q.get("text", ""),
-                             stance=q.get("stance", "")))
+                             stance=q.get("stance", ""), corrected=bool(q.get("corrected", False))))
         return tuple(out)
 
     points = tuple(Point(c["side"], c.get("text", ""), c.get("reasoning", ""), quotes(c.get("quotes")),

@@ -92,9 +92,10 @@ def stance_note(section: str, q: Quote) -> str:
     if not q.stance or section == "answer":
         return ""
     wanted = "support" if section in SUPPORTING else "oppose"
+    by = " (side set by you)" if q.corrected else ""
     if q.stance == wanted:
-        return f" · {'supports' if wanted == 'support' else 'opposes'} the request"
-    return f" · ⚠ stance check: {q.stance}"
+        return f" · {'supports' if wanted == 'support' else 'opposes'} the request{by}"
+    return f" · ⚠ stance check: {q.stance}{by}"
 
 
 def _quote_lines(quotes: tuple[Quote, ...], indent: str = "   ", section: str = "") -> list[str]:
@@ -158,7 +159,8 @@ VERBATIM = ("✓ verbatim: the quoted text is exactly what the stored document h
 # What a side note (" · supports the request") means, said wherever one is shown: the stance step's reading.
 SIDES = ("Sides (“supports” / “opposes” the request) are the model's reading of each sentence, not a check: "
          "on essay sentences of known side it filed about one in three of those it decided under the wrong side "
-         "(docs/evaluation.md). Read the sentence before you read it aloud as evidence for a side.")
+         "(docs/evaluation.md). Read the sentence before you read it aloud as evidence for a side; to correct one, "
+         "use “Correct a side” on the page or `assistant sides set` (later answers to the request keep it).")
 
 
 def answer_markdown(a: Answer, *, links: bool = False) -> str:
@@ -187,7 +189,7 @@ def answer_markdown(a: Answer, *, links: bool = False) -> str:
                  f"total {t.total_ms / 1000:.1f} s*")
     if a.verified_count:
         lines.append(f"\n*{VERBATIM}*")
-    if any(stance_note(p.section, q) for p in a.points for q in p.verified_quotes):
+    if any(stance_note(p.section, q) and not q.corrected for p in a.points for q in p.verified_quotes):
         lines.append(f"\n*{SIDES}*")
     return "\n".join(lines).replace("\n\n\n", "\n\n").strip() + "\n"
 
@@ -195,7 +197,7 @@ def answer_markdown(a: Answer, *, links: bool = False) -> str:
 def quote_dict(q: Quote) -> dict[str, Any]:
     return {"ref": q.ref, "verified": q.verified, "reason": q.reason, "passage": q.passage,
             "doc_id": q.doc_id, "title": q.title, "start": q.start, "end": q.end, "text": q.text,
-            "stance": q.stance}
+            "stance": q.stance, "corrected": q.corrected}
 
 
 def answer_dict(a: Answer) -> dict[str, Any]:

@@ -22,7 +22,13 @@ def quotes(ctx: Context, ids: object, allowed: set[str]) -> tuple[Quote, ...]:
     picked = [i for i in dict.fromkeys(picked) if i not in ctx.used]
     ctx.used.update(picked)
     found = verify(picked, ctx.sentences, ctx.passages, ctx.doc_text)
-    return tuple(replace(q, stance=ctx.stances[q.ref].label) if q.ref in ctx.stances else q for q in found)
+    return tuple(with_stance(ctx, q) for q in found)
+
+
+def with_stance(ctx: Context, q: Quote) -> Quote:
+    """The quote with its sentence's stance, and whether a user set it."""
+    st = ctx.stances.get(q.ref)
+    return replace(q, stance=st.label, corrected=st.corrected) if st is not None else q
 
 
 def prose(ctx: Context, text: object) -> str:

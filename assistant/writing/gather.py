@@ -10,7 +10,7 @@ and on the seeds left every passage of the case against out of a brief.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import zip_longest
 
@@ -18,6 +18,7 @@ from ..errors import InputError
 from ..index.retrieve import RRF_K, Retriever
 from ..types import Passage
 from .specs import SPECS
+from .stance import key
 
 MAX_REQUEST_CHARS = 600
 
@@ -64,6 +65,40 @@ def gather(mode: str, text: str, retriever: Retriever, k: int, *,
                 best[cid] = p
     order = sorted(scores, key=lambda c: (-scores[c], c))[:k]
     return [replace(best[c], score=scores[c], rank=i) for i, c in enumerate(order, 1)]
+
+
+PIN_MAX = 6  # passages brought in for sentences a user set FOR or AGAINST the request, at most
+
+
+def pin(found: Sequence[Passage], sides: Mapping[str, str], retriever: Retriever, k: int, *,
+        doc_ids: Collection[str] | None = None) -> list[Passage]:
+    """``found`` with the passages that hold the sentences a user set FOR or AGAINST the request, in ``k`` in all.
+
+    A user who set a sentence's side said it is evidence for this request, so a later answer reads it
+    even when retrieval ranks it low: each such sentence (``sides``: ``stance.key`` -> side) not in
+    ``found`` is searched for (within ``doc_ids``) and its passage put first, taking the place of the
+    lowest-ranked ones; at most ``PIN_MAX``, and never more than half of ``k``.
+    """
+    wanted = [part for part, side in sides.items() if side in ("support", "oppose")]
+    if not wanted:
+        return list(found)
+    have = [f" {key(p.chunk.text)} " for p in found]
+    pinned: list[Passage] = []
+    for part in wanted:
+        if len(pinned) >= min(PIN_MAX, k // 2):
+            break
+        if any(f" {part} " in text for text in have):
+            continue
+        hit = next((p for p in retriever.search(part, 3, doc_ids=doc_ids or None)
+                    if f" {part} " in f" {key(p.chunk.text)} "), None)
+        if hit is not None and all(hit.chunk.chunk_id != q.chunk.chunk_id for q in pinned):
+            pinned.append(hit)
+            have.append(f" {key(hit.chunk.text)} ")
+    if not pinned:
+        return list(found)
+    ids = {p.chunk.chunk_id for p in pinned}
+    rest = [p for p in found if p.chunk.chunk_id not in ids][:max(k - len(pinned), 0)]
+    return [replace(p, rank=i) for i, p in enumerate([*pinned, *rest], 1)]
 
 
 def alternate(rankings: Sequence[Sequence[Passage]], k: int) -> list[Passage]:

@@ -54,10 +54,19 @@ class Mode:
 
 
 def _label_stance(ctx: Context) -> None:
+    """Every sentence's stance: the side a user set for it and this request, else the model's reading."""
     method = ctx.plans.stance_method or stance.DEFAULT_METHOD
-    ctx.stances = stance.label(ctx.generator, ctx.messages, ctx.task, ctx.request,
-                               ctx.sentences, method=method, opposite=ctx.counter or None,
-                               on_progress=lambda done, total: ctx.emit(Progress("stance", done, total)))
+    set_sides = {s.sid: side for s in ctx.sentences if (side := stance.set_side(s.text, ctx.sides))}
+    read = [s for s in ctx.sentences if s.sid not in set_sides]
+    found = stance.label(ctx.generator, ctx.messages, ctx.task, ctx.request,
+                         read, method=method, opposite=ctx.counter or None,
+                         on_progress=lambda done, total: ctx.emit(Progress("stance", done, total)))
+    found |= {sid: stance.set_by_user(sid, side) for sid, side in set_sides.items()}
+    ctx.stances = {s.sid: found[s.sid] for s in ctx.sentences if s.sid in found}  # reading order
+    if set_sides:
+        n = len(set_sides)
+        ctx.notices.append(f"{n} of the sentences read {'has' if n == 1 else 'have'} the side you set for this "
+                           "request, not the model's reading (`assistant sides list`).")
 
 
 STANCE = Step("stance", "Weighing which sentences support or oppose it", action=_label_stance)

@@ -19,13 +19,13 @@ side depends on their neighbours (the stance step's limit).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import lru_cache
 
 from ..events import Draft
-from ..types import Point, Prevalence, Quote
+from ..types import Point, Prevalence
 from . import keypoints
 from .cite import verify
+from .fields import with_stance
 from .steps import Context, Step
 
 THIN = 2  # a side with fewer labelled sentences than this is called thin, as in a brief
@@ -52,7 +52,7 @@ def summarise_side(ctx: Context, section: str, side: str, name: str) -> None:
     doc_text = lru_cache(maxsize=None)(ctx.doc_text)  # one read of each document for all its quotes
     for kp in summary.key_points:
         quotes = verify([mine[i].sid for i in kp.sentences], ctx.sentences, ctx.passages, doc_text)
-        quotes = tuple(_with_stance(ctx, q) for q in quotes)
+        quotes = tuple(with_stance(ctx, q) for q in quotes)
         prevalence = Prevalence(len(kp.sentences), kp.documents, kp.share, summary.total)
         ctx.points.append(Point(section, kp.text, quotes=quotes, prevalence=prevalence))
     if not summary.key_points:
@@ -62,10 +62,6 @@ def summarise_side(ctx: Context, section: str, side: str, name: str) -> None:
         ctx.notices.append(f"{len(summary.unmatched)} of the {len(mine)} sentences {name} this motion match "
                            "none of its key points (not listed).")
     ctx.emit(Draft(tuple(ctx.points)))
-
-
-def _with_stance(ctx: Context, q: Quote) -> Quote:
-    return replace(q, stance=ctx.stances[q.ref].label) if q.ref in ctx.stances else q
 
 
 def side_step(section: str, side: str, name: str) -> Step:

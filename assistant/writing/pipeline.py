@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from ..events import Event, Finished, Progress, SourcesFound, StepStarted, Token
@@ -21,11 +21,12 @@ from ..index.retrieve import Retriever
 from ..index.store import Store
 from ..llm.base import Generator, OnToken
 from ..types import Answer, Gates, Passage, Point, Sentence, Timings
+from . import stance
 from .cite import number_sentences, renumber
 from .counter import MAX_TOKENS as COUNTER_TOKENS
 from .counter import opposite
 from .gates import cosine
-from .gather import Request, clean_request, gather, top_dense
+from .gather import Request, clean_request, gather, pin, top_dense
 from .injection import screen
 from .modes import MODES, THIN
 from .steps import Context, run_steps
@@ -39,8 +40,13 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
         k: int, temperature: float = 0.2, passages: Sequence[Passage] | None = None,
         max_tokens: int | None = None, on_token: OnToken | None = None,
         on_event: Callable[[Event], None] | None = None, stance_method: str | None = None,
-        doc_ids: Collection[str] | None = None) -> Answer:
-    """One staged request. ``passages`` reuses earlier ones (a follow-up)."""
+        doc_ids: Collection[str] | None = None, sides: Mapping[str, str] | None = None) -> Answer:
+    """One staged request. ``passages`` reuses earlier ones (a follow-up).
+
+    ``sides``: the sides a user set for this request's sentences (``stance.key`` of a sentence ->
+    support | oppose | neutral); the stance step takes them instead of reading those sentences, and
+    those set FOR or AGAINST are read whatever their rank (``gather.pin``, ``select``'s ``keep``).
+    """
     started = time.perf_counter()
     req = clean_request(mode, text)
 
@@ -73,6 +79,9 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
         if counter and passages is None:
             found = gather(mode, req.text, retriever, n, doc_ids=doc_ids, counter=counter)
             emit(SourcesFound(tuple(found)))  # the passages in turn from both sides replace the first list
+        if sides and passages is None:  # the sentences a user set a side for are read, wherever they rank
+            found = pin(found, sides, retriever, n, doc_ids=doc_ids)
+            emit(SourcesFound(tuple(found)))
     retrieval_ms = (time.perf_counter() - started) * 1000
     embed = retriever.embedder.embed
     kept, screened = screen(number_sentences(found))  # sources are material, never instructions
@@ -80,11 +89,13 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
         answer = not_covered(req, generator.name, found, retrieval_ms, extra=tuple(screened))
         emit(Finished(answer))
         return answer
+    set_sides = dict(sides or {})
     sentences = select(kept, [q.format(r=req.text) for q in spec.queries], embed, spec.max_sentences,
-                       sides=(req.text, counter) if counter else ())
+                       sides=(req.text, counter) if counter else (),
+                       keep=lambda s: stance.set_side(s.text, set_sides) in ("support", "oppose"))
     ctx = Context(mode, req.text, found, sentences, generator, prompts_dir, temperature, emit, embed,
                   lambda doc_id: store.document(doc_id).text, counter=counter,
-                  notices=list(req.notices) + screened)
+                  notices=list(req.notices) + screened, sides=set_sides)
     ctx.plans.stance_method, ctx.plans.key_points = stance_method, k
     if spec.reads_sources:  # a mode that never shows the block reads more sentences than would fit it
         fit(ctx)
@@ -95,19 +106,21 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
 
 
 def select(sentences: list[Sentence], queries: list[str], embed: Callable[[list[str]], list[list[float]]],
-           limit: int, *, sides: Sequence[str] = ()) -> list[Sentence]:
+           limit: int, *, sides: Sequence[str] = (), keep: Callable[[Sentence], bool] | None = None) -> list[Sentence]:
     """The ``limit`` sentences most similar to any of ``queries``, in their original order, renumbered.
 
     With ``sides`` (the request and the other side's statement) the sentences nearest each
-    side are taken in turn, so neither side's evidence is cut for the other's.
+    side are taken in turn, so neither side's evidence is cut for the other's. ``keep``: sentences
+    taken first whatever their rank (a user set their side), up to half of ``limit``.
     """
     if len(sentences) <= limit:
         return sentences
+    forced = [i for i, s in enumerate(sentences) if keep is not None and keep(s)][:limit // 2]
     sv = embed([s.text for s in sentences])
     if sides:
         rankings = [sorted(range(len(sentences)), key=lambda i: -sims[i])
                     for sims in ([cosine(v, q) for v in sv] for q in embed(list(sides)))]
-        chosen: dict[int, None] = {}
+        chosen: dict[int, None] = dict.fromkeys(forced)
         for row in zip(*rankings, strict=True):
             for i in row:
                 if len(chosen) < limit:
@@ -115,8 +128,8 @@ def select(sentences: list[Sentence], queries: list[str], embed: Callable[[list[
         return renumber([sentences[i] for i in sorted(chosen)])
     qv = embed(queries)
     score = [max(cosine(v, q) for q in qv) for v in sv]
-    keep = sorted(sorted(range(len(sentences)), key=lambda i: -score[i])[:limit])
-    return renumber([sentences[i] for i in keep])
+    ranked = [i for i in sorted(range(len(sentences)), key=lambda i: -score[i]) if i not in forced]
+    return renumber([sentences[i] for i in sorted([*forced, *ranked][:limit])])
 
 
 def fit(ctx: Context) -> None:

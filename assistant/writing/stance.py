@@ -36,7 +36,8 @@ Not handled: stance towards anything but the one request of this answer.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,47 @@ class Stance:
     label: str  # support | oppose | neutral
     margin: float  # log P(support) - log P(oppose); > 0 leans support
     neutral: float  # P(neutral) after renormalising over the three labels
+    corrected: bool = False  # set by a user for this request (output/sides.py), not read by the model
+
+
+# A side a user set is stronger than any the model reads: it ranks first among its side's evidence.
+SET_MARGIN = 20.0
+
+
+def key(text: str) -> str:
+    """What a sentence or request is matched on when a user has set a side: case, spacing, punctuation aside.
+
+    >>> key("  Remote work  makes companies MORE productive.") == key("remote work makes companies more productive")
+    True
+    """
+    return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
+
+
+def set_side(sentence: str, sides: Mapping[str, str]) -> str:
+    """The side a user set for ``sentence`` (``sides``: ``key`` of a sentence or a part of one -> side), or "".
+
+    A part matches whole words of the sentence; the longest part set wins.
+
+    >>> set_side("He said it is 'not proper work', he added.", {"it is not proper work": "oppose"})
+    'oppose'
+    >>> set_side("This is not proper working.", {"it is not proper work": "oppose"})
+    ''
+    """
+    if not sides:
+        return ""
+    whole = f" {key(sentence)} "
+    found = [part for part in sides if f" {part} " in whole]
+    return sides[max(found, key=len)] if found else ""
+
+
+def set_by_user(sid: str, side: str) -> Stance:
+    """The stance of a sentence whose side the user set (support | oppose | neutral).
+
+    >>> set_by_user("S3", "oppose").margin < 0, set_by_user("S3", "neutral").neutral
+    (True, 1.0)
+    """
+    margin = {"support": SET_MARGIN, "oppose": -SET_MARGIN}.get(side, 0.0)
+    return Stance(sid, side, margin, 1.0 if side == "neutral" else 0.0, corrected=True)
 
 
 Messages = Callable[[str], list[dict[str, str]]]  # task text -> full messages (rules, sources, task)

@@ -74,6 +74,7 @@ class Context:
     embed: Callable[[list[str]], list[list[float]]]  # for the gates' similarity checks
     doc_text: Callable[[str], str]  # doc_id -> stored text, for verification
     counter: str = ""  # the other side's statement (counter.py); "" when the model gave none
+    sides: dict[str, str] = field(default_factory=dict)  # stance.key(sentence) -> the side a user set (sides.py)
     stances: dict[str, Stance] = field(default_factory=dict)
     points: list[Point] = field(default_factory=list)
     prose: Prose = field(default_factory=Prose)

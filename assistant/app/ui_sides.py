@@ -1,0 +1,106 @@
+"""The page's "Correct a side": set the side of a card of the answer on screen (``output/sides.py``).
+
+The stance step is the model's reading and can file a card under the wrong
+side, or leave out a sentence that argues one. Here the user picks one of the
+last answer's cards, or another sentence its model read (the chat's answer,
+or one opened from History), and says which side it is on; the side is kept
+in the library and every later answer to the same request takes it, reads
+the sentence wherever retrieval ranks it, and marks the card "side set by
+you". Ask answers have no sides, so they offer nothing.
+Not handled: clearing a side from the page (``assistant sides clear``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api import Assistant
+from ..errors import AssistantError
+from ..types import Answer, Quote
+
+# The radio's choices and the side each stands for (output/sides.py reads for / against / neither).
+CHOICES = {"For: it supports the request": "for", "Against: it opposes the request": "against",
+           "Neither: not evidence for a side": "neither"}
+SHOWN = {"support": "FOR", "oppose": "AGAINST", "neutral": "neither", "": "no side"}
+
+
+def cards(answer: Answer | None) -> list[Quote]:
+    """The verified quotes of ``answer`` that carry a side, each sentence once, in the answer's order."""
+    if answer is None or answer.mode == "ask":
+        return []
+    seen: dict[str, Quote] = {}
+    for p in answer.points:
+        for q in (*p.quotes, *p.reply_quotes):
+            if q.verified and q.text and q.ref not in seen:
+                seen[q.ref] = q
+    return list(seen.values())
+
+
+def sentences(answer: Answer | None) -> dict[str, tuple[str, str, str]]:
+    """Every sentence the answer's model read that may be given a side: ref -> (text, side now, title).
+
+    The cards first (``cards``), then the other sentences of the sources block in order, with the
+    stance step's label: a sentence that should have been a card can be set too.
+    """
+    out = {q.ref: (q.text, q.stance + ("*" if q.corrected else ""), q.title) for q in cards(answer)}
+    if answer is not None and answer.mode != "ask":
+        stances = dict(answer.stances)
+        for s in answer.sentences:
+            if s.text and s.sid not in out:
+                out[s.sid] = (s.text, stances.get(s.sid, ""), s.title)
+    return out
+
+
+def card_choices(session: Any) -> list[tuple[str, str]]:
+    """(label, ref) for the dropdown: cards, then the other sentences read; side now, then the first words."""
+    answer = getattr(session, "last", None)
+    carded = {q.ref for q in cards(answer)}
+    out = []
+    for ref, (text, side, title) in sentences(answer).items():
+        words = text.split()
+        start = " ".join(words[:14]) + (" …" if len(words) > 14 else "")
+        by = ", set by you" if side.endswith("*") else ""
+        kind = "card" if ref in carded else "read"
+        out.append((f"[{kind}: {SHOWN.get(side.rstrip('*'), side)}{by}] “{start}” ({title})", ref))
+    return out
+
+
+def save_side(a: Assistant, session: Any, ref: str | None, choice: str | None) -> str:
+    """Keep the chosen side for the chosen card's sentence; a one-line message either way."""
+    answer = getattr(session, "last", None)
+    found = sentences(answer)
+    if answer is None or not found:
+        return "⚠ Run a brief, steelman, rebuttal or overview first: sides belong to its cards."
+    if not ref or ref not in found:
+        return "⚠ Choose a card or sentence of the last answer first."
+    if choice not in CHOICES:
+        return "⚠ Choose the side it is on."
+    try:
+        row = a.set_side(answer.request, found[ref][0], CHOICES[choice])
+    except AssistantError as exc:
+        return f"⚠ {exc}"
+    return f"✓ Saved: {row.describe()}. Send the request again to see it filed there."
+
+
+def sides_panel(a: Assistant, session: Any) -> Any:
+    """Build the panel (call inside the Blocks); returns its card dropdown, to refresh after each answer."""
+    import gradio as gr
+
+    with gr.Accordion("Correct a side", open=False, elem_id="sides"):
+        gr.Markdown("Sides are the model's reading. If a card is under the wrong side, or a sentence the model "
+                    "read should have been a card, pick it and say where it belongs: every later answer to "
+                    "this request keeps your side and reads that sentence.")
+        with gr.Row():
+            card = gr.Dropdown([], label="Card or sentence of the last answer", elem_id="side-card")
+            choice = gr.Radio(list(CHOICES), label="It is", elem_id="side-choice")
+        save = gr.Button("Save this side", elem_id="side-save")
+        status = gr.Markdown(elem_id="side-status")
+    save.click(lambda s, r, c: save_side(a, s, r, c), [session, card, choice], status, api_name="set_side")
+    return card
+
+
+def refresh(session: Any) -> Any:
+    """The dropdown with the last answer's cards (none chosen)."""
+    import gradio as gr
+
+    return gr.Dropdown(choices=card_choices(session), value=None)
