@@ -168,6 +168,10 @@ def test_the_page_sets_a_side_of_a_card_of_the_last_answer(library: Assistant) -
     said = save_side(library, session, ref, "Neither: not evidence for a side")
     assert said.startswith("✓ Saved:") and "argues neither side of" in said
     assert library.sides().for_request(MOTION) == {"banning cars from city centres hurts small shops": "neutral"}
+    clear = "Clear: the model reads its side again"
+    assert save_side(library, session, ref, clear).startswith("✓ Cleared") and not library.sides().entries()
+    assert save_side(library, session, ref, clear).startswith("No side was set")
+    save_side(library, session, ref, "Neither: not evidence for a side")
     session.last = library.run("brief", MOTION)
     shops = [label for label, _ in card_choices(session) if "hurts small shops" in label]
     assert shops == [] or shops[0].startswith("[read: neither]")  # neither: no card now

@@ -7,7 +7,7 @@ or one opened from History), and says which side it is on; the side is kept
 in the library and every later answer to the same request takes it, reads
 the sentence wherever retrieval ranks it, and marks the card "side set by
 you". Ask answers have no sides, so they offer nothing.
-Not handled: clearing a side from the page (``assistant sides clear``).
+"Clear" forgets a side set earlier. Not handled: listing every side set (``assistant sides list``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..types import Answer, Quote
 
 # The radio's choices and the side each stands for (output/sides.py reads for / against / neither).
 CHOICES = {"For: it supports the request": "for", "Against: it opposes the request": "against",
-           "Neither: not evidence for a side": "neither"}
+           "Neither: not evidence for a side": "neither", "Clear: the model reads its side again": "clear"}
 SHOWN = {"support": "FOR", "oppose": "AGAINST", "neutral": "neither", "": "no side"}
 
 
@@ -66,7 +66,7 @@ def card_choices(session: Any) -> list[tuple[str, str]]:
 
 
 def save_side(a: Assistant, session: Any, ref: str | None, choice: str | None) -> str:
-    """Keep the chosen side for the chosen card's sentence; a one-line message either way."""
+    """Keep the chosen side for the chosen card's sentence, or clear it; a one-line message either way."""
     answer = getattr(session, "last", None)
     found = sentences(answer)
     if answer is None or not found:
@@ -76,6 +76,10 @@ def save_side(a: Assistant, session: Any, ref: str | None, choice: str | None) -
     if choice not in CHOICES:
         return "⚠ Choose the side it is on."
     try:
+        if CHOICES[choice] == "clear":
+            cleared = a.clear_side(answer.request, found[ref][0])
+            return ("✓ Cleared: the model reads that sentence's side again in later answers." if cleared
+                    else "No side was set for that sentence and this request; nothing changed.")
         row = a.set_side(answer.request, found[ref][0], CHOICES[choice])
     except AssistantError as exc:
         return f"⚠ {exc}"
