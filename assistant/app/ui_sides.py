@@ -25,7 +25,7 @@ SHOWN = {"support": "FOR", "oppose": "AGAINST", "neutral": "neither", "": "no si
 
 
 def cards(answer: Answer | None) -> list[Quote]:
-    """The verified quotes of ``answer`` that carry a side, each sentence once, in the answer's order."""
+    """The verified quotes of ``answer`` (its cards), each sentence once, in the answer's order."""
     if answer is None or answer.mode == "ask":
         return []
     seen: dict[str, Quote] = {}
