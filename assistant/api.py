@@ -305,7 +305,7 @@ class Assistant:
                                       max_tokens=max_tokens or s.max_tokens or None, doc_ids=doc_ids)
         from .writing.pipeline import run
 
-        sides = self.sides().for_request(text) if mode != "ask" else {}
+        sides = self.sides().for_request(text)
         answer = run(mode, text, on_event=on_event, stance_method=stance_method, sides=sides, **common)
         answer = _with_backend_notices(answer, self.generator)
         return self._save(answer, k=k or s.k, temperature=temperature, max_tokens=max_tokens, doc_ids=doc_ids)

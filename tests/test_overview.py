@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -61,15 +62,35 @@ def stance_of(text: str) -> str:
     return "support" if any(w in low for w in PRO_WORDS) else "oppose"
 
 
-@pytest.fixture
-def library(tmp_path: Path, real_embedder) -> Assistant:  # type: ignore[no-untyped-def]
-    folder = tmp_path / "library"
+def write_library(folder: Path) -> Path:
+    """The car-ban essays (FOR, AGAINST and notes) as files in ``folder``."""
     for name, text in {**PRO, **CON, **NOTES}.items():
         write(folder / name, text)
-    a = Assistant(Settings.load(index_dir=tmp_path / "index"), embedder=real_embedder,
-                  generator=FakeStanceGenerator(stance_of))
-    a.ingest([folder], show_progress=False)
+    return folder
+
+
+def library_assistant(tmp_path: Path, embedder: object, generator: object) -> Assistant:
+    """An assistant on a fresh index of the car-ban essays, with ``generator`` as its model."""
+    a = Assistant(Settings.load(index_dir=tmp_path / "index"), embedder=embedder,  # type: ignore[arg-type]
+                  generator=generator)  # type: ignore[arg-type]
+    a.ingest([write_library(tmp_path / "library")], show_progress=False)
     return a
+
+
+def cli_at(index: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``assistant ARGS`` as a subprocess on ``index``."""
+    env = {**os.environ, "ASSISTANT_INDEX": str(index)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True, text=True, env=env,
+                              cwd=REPO, timeout=600)
+
+    return cli
+
+
+@pytest.fixture
+def library(tmp_path: Path, real_embedder) -> Assistant:  # type: ignore[no-untyped-def]
+    return library_assistant(tmp_path, real_embedder, FakeStanceGenerator(stance_of))
 
 
 def _listed(answer: Answer, section: str) -> list[str]:
@@ -147,16 +168,8 @@ def test_the_page_has_an_overview_button_and_streams_key_points(library: Assista
 
 @pytest.mark.slow
 def test_cli_overview_with_the_tiny_model(tmp_path: Path) -> None:
-    folder = tmp_path / "library"
-    for name, text in {**PRO, **CON, **NOTES}.items():
-        write(folder / name, text)
-    env = {**os.environ, "ASSISTANT_INDEX": str(tmp_path / "index")}
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True, text=True, env=env,
-                              cwd=REPO, timeout=600)
-
-    assert cli("ingest", str(folder)).returncode == 0
+    cli = cli_at(tmp_path / "index")
+    assert cli("ingest", str(write_library(tmp_path / "library"))).returncode == 0
     out = tmp_path / "overview.md"
     proc = cli("--model", "test", "overview", MOTION, "--k", "2", "--json", "--out", str(out))
     assert proc.returncode == 0, proc.stderr

@@ -9,10 +9,7 @@ the tiny GGUF through the CLI.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,9 +22,8 @@ from assistant.output.history import answer_from_dict
 from assistant.output.render import SIDES, answer_dict, answer_markdown
 from assistant.output.sides import Sides
 from assistant.types import Answer
-from tests.conftest import REPO, write
 from tests.fakes import FakeStanceGenerator
-from tests.test_overview import CON, MOTION, NOTES, PRO, stance_of
+from tests.test_overview import MOTION, cli_at, library_assistant, stance_of, write_library
 from tests.ui_support import CitingGenerator
 
 pytestmark = pytest.mark.integration
@@ -41,13 +37,7 @@ class ScriptedModel(FakeStanceGenerator, CitingGenerator):
 
 @pytest.fixture
 def library(tmp_path: Path, real_embedder) -> Assistant:  # type: ignore[no-untyped-def]
-    folder = tmp_path / "library"
-    for name, text in {**PRO, **CON, **NOTES}.items():
-        write(folder / name, text)
-    a = Assistant(Settings.load(index_dir=tmp_path / "index"), embedder=real_embedder,
-                  generator=ScriptedModel(stance_of))
-    a.ingest([folder], show_progress=False)
-    return a
+    return library_assistant(tmp_path, real_embedder, ScriptedModel(stance_of))
 
 
 def _stance_of(answer: Answer, text: str) -> str:
@@ -192,16 +182,8 @@ def test_the_sides_note_is_not_shown_when_every_side_shown_was_set_by_you(librar
 
 @pytest.mark.slow
 def test_cli_sides_then_a_brief_with_the_tiny_model(tmp_path: Path) -> None:
-    folder = tmp_path / "library"
-    for name, text in {**PRO, **CON, **NOTES}.items():
-        write(folder / name, text)
-    env = {**os.environ, "ASSISTANT_INDEX": str(tmp_path / "index")}
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True, text=True, env=env,
-                              cwd=REPO, timeout=600)
-
-    assert cli("ingest", str(folder)).returncode == 0
+    cli = cli_at(tmp_path / "index")
+    assert cli("ingest", str(write_library(tmp_path / "library"))).returncode == 0
     setting = cli("sides", "set", MOTION, SHOPS, "for")
     assert setting.returncode == 0 and setting.stdout.startswith("✓ Set:"), setting.stderr
     assert cli("sides", "set", MOTION, COUNCIL, "against").returncode == 0

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..api import Assistant
 from ..errors import AssistantError
+from ..output.sides import short
 from ..types import Answer, Quote
 
 # The radio's choices and the side each stands for (output/sides.py reads for / against / neither).
@@ -57,8 +58,7 @@ def card_choices(session: Any) -> list[tuple[str, str]]:
     carded = {q.ref for q in cards(answer)}
     out = []
     for ref, (text, side, title) in sentences(answer).items():
-        words = text.split()
-        start = " ".join(words[:14]) + (" …" if len(words) > 14 else "")
+        start = short(text)
         by = ", set by you" if side.endswith("*") else ""
         kind = "card" if ref in carded else "read"
         out.append((f"[{kind}: {SHOWN.get(side.rstrip('*'), side)}{by}] “{start}” ({title})", ref))

@@ -50,7 +50,7 @@ class SetSide:
 
     def describe(self) -> str:
         """One line: 'the sentence' supports / opposes / argues neither side of 'the request'."""
-        return f"“{_clip(self.sentence)}” {SAID[self.side]} “{_clip(self.request)}”"
+        return f"“{short(self.sentence)}” {SAID[self.side]} “{short(self.request)}”"
 
 
 def gold_items(rows: list[SetSide]) -> list[dict[str, object]]:
@@ -96,11 +96,12 @@ class Sides:
 
         self._index = db_path.parent
         self.read_only = db_path.is_file() and not writable(self._index)
+        # Opening and reading never write: an answer reads the sides of every request, and an index made
+        # before this table (or a damaged one awaiting `check --repair`) must stay byte for byte as it was.
         self._db = connect(db_path, index=self._index, read_only=self.read_only)
-        if not self.read_only:
-            self._db.executescript(SIDES_DDL)
-        elif not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sides'").fetchone():
-            self._db.executescript(SIDES_DDL.replace("CREATE TABLE", "CREATE TEMP TABLE"))  # reads as empty
+
+    def _made(self) -> bool:
+        return self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sides'").fetchone() is not None
 
     def set(self, request: str, sentence: str, side: str, *, doc_id: str = "") -> SetSide:
         """Keep ``side`` (support | oppose | neutral) for ``sentence`` towards ``request``; replaces an earlier one."""
@@ -116,6 +117,7 @@ class Sides:
         if self.read_only:
             raise ReadOnlyIndex(self._index, "the side was not saved")
         row = SetSide(request, sentence, side, doc_id, time.strftime("%Y-%m-%d %H:%M:%S"))
+        self._db.executescript(SIDES_DDL)  # the table is made on the first side set
         with self._db:
             self._db.execute("INSERT OR REPLACE INTO sides VALUES (?, ?, ?, ?, ?, ?, ?)",
                              (key(request), key(sentence), side, request, sentence, doc_id, row.created))
@@ -127,6 +129,8 @@ class Sides:
 
         if self.read_only:
             raise ReadOnlyIndex(self._index, "nothing was cleared")
+        if not self._made():
+            return False
         with self._db:
             cur = self._db.execute("DELETE FROM sides WHERE request_key = ? AND sentence_key = ?",
                                    (key(request), key(sentence)))
@@ -134,11 +138,15 @@ class Sides:
 
     def for_request(self, request: str) -> dict[str, str]:
         """``stance.key(sentence) -> side`` for every sentence whose side was set towards ``request``."""
+        if not self._made():
+            return {}
         rows = self._db.execute("SELECT sentence_key, side FROM sides WHERE request_key = ?", (key(request),))
         return {k: side for k, side in rows.fetchall()}
 
     def entries(self, request: str | None = None) -> list[SetSide]:
         """Every side set (towards ``request`` only, when given), newest first."""
+        if not self._made():
+            return []
         where, args = ("WHERE request_key = ?", (key(request),)) if request else ("", ())
         rows = self._db.execute(f"SELECT request, sentence, side, doc_id, created FROM sides {where} "
                                 "ORDER BY created DESC, rowid DESC", args).fetchall()
@@ -148,6 +156,7 @@ class Sides:
         self._db.close()
 
 
-def _clip(text: str, words: int = 14) -> str:
+def short(text: str, words: int = 14) -> str:
+    """The first ``words`` words of ``text``, and an ellipsis when there were more."""
     parts = text.split()
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")

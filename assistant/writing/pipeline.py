@@ -67,6 +67,7 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
         return answer
     emit(SourcesFound(tuple(found)))  # shown at once, before any model work
     counter = ""
+    set_sides = dict(sides or {}) if mode in TWO_SIDED else {}  # a mode with no stance step (ask) keeps none
     if mode in TWO_SIDED:  # the other side's statement: retrieval, stance and the AGAINST step use it
         emit(StepStarted("counter", "Finding the other side's case"))
         written = [0]
@@ -79,8 +80,8 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
         if counter and passages is None:
             found = gather(mode, req.text, retriever, n, doc_ids=doc_ids, counter=counter)
             emit(SourcesFound(tuple(found)))  # the passages in turn from both sides replace the first list
-        if sides and passages is None:  # the sentences a user set a side for are read, wherever they rank
-            found = pin(found, sides, retriever, n, doc_ids=doc_ids)
+        if set_sides and passages is None:  # the sentences a user set a side for are read, wherever they rank
+            found = pin(found, set_sides, retriever, n, doc_ids=doc_ids)
             emit(SourcesFound(tuple(found)))
     retrieval_ms = (time.perf_counter() - started) * 1000
     embed = retriever.embedder.embed
@@ -89,7 +90,6 @@ def run(mode: str, text: str, *, retriever: Retriever, store: Store, generator: 
         answer = not_covered(req, generator.name, found, retrieval_ms, extra=tuple(screened))
         emit(Finished(answer))
         return answer
-    set_sides = dict(sides or {})
     sentences = select(kept, [q.format(r=req.text) for q in spec.queries], embed, spec.max_sentences,
                        sides=(req.text, counter) if counter else (),
                        keep=lambda s: stance.set_side(s.text, set_sides) in ("support", "oppose"))
