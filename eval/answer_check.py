@@ -17,7 +17,8 @@ scorer: the answer as it is (old), points below the bar dropped and an answer le
 and the same with the answer's best point always kept (never a refusal). Partial results after every
 item; per item the saved answer and its points' P(yes). ``--rescore FILE`` scores a saved run again
 without the model. Result (docs/evaluation.md): neither checked side is better on every figure, so the
-ask path does not use it.
+ask path does not use it. ``eval/answer_bar.py`` chose a bar for the same check on other data (ArguAna
+debates); it was not shipped either.
 """
 
 from __future__ import annotations

@@ -51,9 +51,10 @@ def _folder(root: Path) -> Path:
     return root
 
 
-def _cli(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, tmp: Path, model: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ASSISTANT_INDEX": str(tmp / "index")}
-    return subprocess.run([sys.executable, "-m", "assistant", "eval", *args], capture_output=True, text=True,
+    chosen = ["--model", model] if model else []
+    return subprocess.run([sys.executable, "-m", "assistant", *chosen, "eval", *args], capture_output=True, text=True,
                           env=env, cwd=REPO, timeout=600)
 
 
@@ -77,3 +78,17 @@ def test_eval_kpa_scores_both_methods_and_keeps_no_text(tmp_path: Path) -> None:
 def test_eval_kpa_needs_the_folder(tmp_path: Path) -> None:
     proc = _cli("kpa", tmp=tmp_path)
     assert proc.returncode == 2 and proc.stderr.startswith("error: eval kpa needs the path of the ArgKP folder")
+
+
+def test_eval_kpa_word_scores_clause_draft_and_shown_text_with_the_tiny_model(tmp_path: Path) -> None:
+    folder = _folder(tmp_path / "argkp")
+    out = tmp_path / "kpa.json"
+    proc = _cli("kpa", str(folder), "--word", "--out", str(out), "--json", tmp=tmp_path, model="test")
+    assert proc.returncode == 0, proc.stderr
+    w = json.loads(proc.stdout)["wording"]
+    assert w["points"] == json.loads(proc.stdout)["generation"]["generated"] >= 1
+    assert w["kept"] + sum(w["refused"].values()) == w["points"]  # every wording kept or refused, with why
+    assert set(w["rows"]) == {"clause (before)", "model draft, unchecked", "shown (after)"}
+    saved = out.read_text(encoding="utf-8")
+    texts = [TOPIC, *(t for ts in ARGS.values() for t in ts), *(t for ts in KPS.values() for t in ts)]
+    assert not [t for t in texts if t.lower() in saved.lower()] and '"draft"' not in saved  # no text, no drafts

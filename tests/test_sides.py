@@ -98,6 +98,29 @@ def test_a_sentence_set_for_a_side_is_read_even_when_retrieval_ranks_it_low(libr
     assert any("Homeward Bound" in p.chunk.title for p in after.passages)
 
 
+def test_an_overview_lists_a_sentence_set_for_a_side_even_when_no_key_point_holds_it(library: Assistant) -> None:
+    from tests.conftest import SEEDS
+
+    library.ingest([SEEDS], show_progress=False)
+    rose = "He said that it is 'not proper work'"  # one sentence of its kind: no key point can hold it
+
+    def own_points(answer: Answer) -> list:  # type: ignore[type-arg]
+        return [p for p in answer.points if p.reasoning.startswith("A point you set")]
+
+    before = library.run("overview", MOTION)
+    assert not own_points(before) and not any("not proper work" in q.text for p in before.points for q in p.quotes)
+    library.set_side(MOTION, rose, "against")
+    after = library.run("overview", MOTION)
+    [own] = own_points(after)
+    assert own.section == "keypoint_against" and "AGAINST" in own.reasoning
+    [card] = own.verified_quotes
+    assert "not proper work" in card.text and card.corrected and card.stance == "oppose"
+    assert own.text.removesuffix(" …") in card.text  # the point is verbatim words of its own sentence
+    assert own.prevalence is not None and (own.prevalence.sentences, own.prevalence.documents) == (1, 1)
+    model_read = [p for p in after.points if p not in own_points(after)]  # key points as before: the model's
+    assert [p.text for p in model_read] == [p.text for p in before.points]
+
+
 @pytest.mark.parametrize("sides", [(), ("Cars pollute the air.", "Cars help shops.")])
 def test_select_keeps_the_sentences_set_whatever_their_rank(sides: tuple[str, ...]) -> None:
     from assistant.types import Sentence

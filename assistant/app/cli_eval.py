@@ -31,8 +31,10 @@ def add_eval(sub: Any) -> None:
                    help="stance, tags, kpa: ArgKP split (default dev)")
     s.add_argument("--methods", metavar="LIST", help="stance: methods side by side (default: contrast,paired); "
                    "paired:FILE is paired with another fitted probe, paired:zero-shot with none")
-    s.add_argument("--topics", type=int, metavar="N", help="stance: only the first N topics of the split "
+    s.add_argument("--topics", type=int, metavar="N", help="stance, kpa: only the first N topics of the split "
                    "(0: none, for --arguana or --gold alone)")
+    s.add_argument("--word", action="store_true", help="kpa: also word every generated key point with the "
+                   "model and score the wordings beside the clauses (needs the model)")
     s.add_argument("--per-topic", type=int, metavar="N", help="tags: arguments per topic (default all)")
     s.add_argument("--arguana", metavar="FILE", help="stance: also the ArguAna stance-step figure on this file")
     s.add_argument("--negated", action="store_true",
@@ -93,7 +95,8 @@ def _eval(args: argparse.Namespace) -> int:
             elif args.what == "kpa":
                 from ..evaluation.kpa_eval import run_eval as run_kpa
 
-                result = run_kpa(a, Path(args.path), split=args.split, report=report)
+                result = run_kpa(a, Path(args.path), split=args.split, report=report, word=args.word,
+                                 topics=args.topics)
             else:
                 log = (lambda m: print(m, file=sys.stderr, flush=True)) if sys.stderr.isatty() else None
                 gold = Path(args.gold) if args.gold else None

@@ -20,6 +20,16 @@ matching (the gold key point's best generated point scores at least
 matched to a gold one by the labels, of the generated share and the gold
 share (arguments of the side labelled 1 to it).
 
+**Wording** (``word=True``, needs the model). Every generated key point is
+worded by the overview's ``wording.settle`` (one call per topic-side, each
+wording checked). Old beside new on the same points: the clause alone (what
+the overview showed before), the model's draft before any check, and what
+is shown (the draft when it passed, else the clause). Each is scored as
+``tag_eval`` scores tags: among all the topic's gold key points (both
+sides), is the nearest one (embedder cosine) the gold key point the point's
+matched arguments are labelled to (hit@1, and MRR)? Plus the share kept,
+why the others were refused, words, unfinished texts shown, and seconds.
+
 Results keep ids and figures, never the arguments', key points' or topics'
 texts (ArgKP is never copied into the project): a topic is named by the
 number in its ids (``arg_4_12`` -> ``4``). Develop on ``train``, report
@@ -74,13 +84,18 @@ def _memo(embed: keypoints.Embed) -> keypoints.Embed:
     return embed_once
 
 
-def run_eval(assistant: Any, folder: Path, *, split: str = "dev", report: Report | None = None) -> dict[str, Any]:
+def run_eval(assistant: Any, folder: Path, *, split: str = "dev", report: Report | None = None,
+             word: bool = False, topics: int | None = None) -> dict[str, Any]:
     """Matching and generation on one ArgKP split; ``{"json", "text"}`` like the other evaluations.
 
-    Needs only the assistant's embedder (no index, no model).
+    Needs only the assistant's embedder (no index, no model), unless ``word``: then the model words
+    every generated key point. ``topics``: only the first N topics of the split.
     """
     embedder = assistant.embedder
     data = argkp.load(folder, split)
+    if topics is not None:
+        data = argkp.Split({t: data.arguments[t] for t in data.topics[:topics]}, data.key_points,
+                           data.labels)
     embed = _memo(embedder.embed)
     report = report or Report()
     report.data.update({"split": split, "topics": [topic_id(data.arguments[t]) for t in data.topics],
@@ -89,6 +104,7 @@ def run_eval(assistant: Any, folder: Path, *, split: str = "dev", report: Report
     preds: Predictions = {"embedding cosine": {}, "key point matching": {}, NO_NULL: {}}
     decisions: list[Decision] = []
     tally = GenerationTally()
+    wordings = WordingTally(assistant, embed) if word else None
     groups = [(t, stance, side) for t in data.topics for stance, side in SIDES]
     for n, (topic, stance, side) in enumerate(groups, 1):
         args = [a for a in data.arguments[topic] if a.stance == stance]
@@ -97,6 +113,9 @@ def run_eval(assistant: Any, folder: Path, *, split: str = "dev", report: Report
             score_group(data, topic, args, kps, embed, preds, decisions)
         summary = keypoints.summarise([a.text for a in args], [a.arg_id for a in args], side, embed, topic=topic)
         report.data["groups"].append(tally.add(data, topic, args, kps, summary, embed))
+        if wordings is not None:
+            report.data["groups"][-1]["wording"] = wordings.add(data, topic, args, summary)
+            report.data["wording"] = wordings.summary()
         report.data["matching"] = matching_rows(preds, data, decisions)
         report.data["generation"] = tally.summary()
         report.save()
@@ -194,6 +213,83 @@ class GenerationTally:
                 "spearman_pairs": len(self.pairs)}
 
 
+WORDING_ROWS = ("clause (before)", "model draft, unchecked", "shown (after)")
+
+
+class WordingTally:
+    """Old beside new on the same generated key points: the clause, the model's draft, what is shown."""
+
+    def __init__(self, assistant: Any, embed: keypoints.Embed) -> None:
+        from ..writing import prompts
+
+        s = assistant.settings
+        self.generator, self.embed, self.prompts_dir = assistant.generator, embed, s.prompts_dir
+        self.render = lambda name, **values: prompts.render(s.prompts_dir, name, **values)
+        self.instructions = prompts.instructions(s.prompts_dir, "keypoint_word")
+        self.points = self.kept = self.unfinished_shown = 0
+        self.reasons: dict[str, int] = {}
+        self.ranks: dict[str, list[int]] = {r: [] for r in WORDING_ROWS}
+        self.words: dict[str, list[int]] = {r: [] for r in WORDING_ROWS}
+        self.seconds = 0.0
+
+    def add(self, data: argkp.Split, topic: str, args: Sequence[argkp.Argument],
+            summary: keypoints.Summary) -> list[dict[str, Any]]:
+        """Word one topic-side's key points; per point its gold id, the reason it was refused, three ranks."""
+        import time
+
+        from ..writing import finish, wording
+
+        texts, ids = [a.text for a in args], [a.arg_id for a in args]
+        groups = [wording.Group(p.text, tuple(texts[i] for i in (p.source, *[j for j in p.sentences
+                                                                           if j != p.source])))
+                  for p in summary.key_points]
+        started = time.perf_counter()
+        words = wording.settle(self.generator, self.render, self.embed, groups, topic, self.instructions)
+        self.seconds += time.perf_counter() - started
+        all_kps = data.key_points.get(topic, [])
+        rows = []
+        for p, w in zip(summary.key_points, words, strict=True):
+            gold = gold_point(p, ids, all_kps, data.labels)
+            self.points += 1
+            self.kept += w.worded
+            if w.failed:
+                self.reasons[w.failed] = self.reasons.get(w.failed, 0) + 1
+            self.unfinished_shown += finish.unfinished(w.text)
+            row: dict[str, Any] = {"source": ids[p.source], "gold": gold, "failed": w.failed,
+                                   "p_yes": None if w.p_yes is None else round(w.p_yes, 3)}
+            for name, text in zip(WORDING_ROWS, (w.clause, w.draft, w.text), strict=True):
+                self.words[name].append(len(text.split()))
+                if gold:
+                    rank = gold_rank(text, gold, all_kps, self.embed)
+                    self.ranks[name].append(rank)
+                    row[name] = rank
+            rows.append(row)
+        return rows
+
+    def summary(self) -> dict[str, Any]:
+        def figures(name: str) -> dict[str, Any]:
+            ranks, n = self.ranks[name], len(self.ranks[name])
+            return {"hit_at_1": round(sum(r == 1 for r in ranks) / n, 3) if n else None,
+                    "mrr": round(sum(1 / r for r in ranks) / n, 3) if n else None, "scored": n,
+                    "mean_words": round(sum(self.words[name]) / len(self.words[name]), 1) if self.words[name] else None}
+
+        return {"points": self.points, "kept": self.kept, "refused": dict(sorted(self.reasons.items())),
+                "unfinished_shown": self.unfinished_shown, "seconds": round(self.seconds, 1),
+                "rows": {name: figures(name) for name in WORDING_ROWS}}
+
+
+def gold_rank(text: str, gold: str, kps: Sequence[argkp.KeyPoint], embed: keypoints.Embed) -> int:
+    """1-based rank of the gold key point among ``kps`` by cosine to ``text`` (an empty text ranks last)."""
+    import numpy as np
+
+    if not text.strip():
+        return len(kps)
+    vecs = np.asarray(embed([text, *[k.text for k in kps]]))
+    sims = vecs[1:] @ vecs[0]
+    order = [kps[i].kp_id for i in np.argsort(-sims, kind="stable")]
+    return order.index(gold) + 1
+
+
 def gold_point(point: keypoints.KeyPoint, ids: Sequence[str], kps: Sequence[argkp.KeyPoint],
                labels: dict[tuple[str, str], int]) -> str | None:
     """The gold key point a strict majority of the point's matched arguments are labelled 1 to, if any."""
@@ -243,4 +339,12 @@ def text(split: str, data: dict[str, Any]) -> str:
                   "arguments matched | Spearman prevalence (pairs) |", "|---|---:|---:|---:|---:|---:|---:|---:|",
               f"| {split} | {g['gold']} | {g['coverage_labels']} | {g['coverage_matching']} | {g['generated']} | "
               f"{g['mean_words']} | {g['arguments_matched']} | {g['spearman']} ({g['spearman_pairs']}) |"]
+    w = data.get("wording")
+    if w:
+        lines += ["", f"Key point wording: {w['kept']} of {w['points']} worded by the model and kept; refused "
+                      f"{w['refused']}; unfinished shown {w['unfinished_shown']}; {w['seconds']} s of model time.",
+                  "", "| key point text | hit@1 (gold key point nearest) | MRR | scored | mean words |",
+                  "|---|---:|---:|---:|---:|"]
+        for name, r in w["rows"].items():
+            lines.append(f"| {name} | {r['hit_at_1']} | {r['mrr']} | {r['scored']} | {r['mean_words']} |")
     return "\n".join(lines)

@@ -17,8 +17,8 @@ key points (``TEMPERATURE``): a text is scored against the alternatives, not
 in a vacuum. The numbers below were chosen on ArgKP train (``eval/kpa_tune.py``)
 and are reported on dev (``assistant eval kpa``, ``evaluation/kpa_eval.py``).
 
-Not handled: rewording a key point (a later step may pass the chosen clause
-and its texts to a model; the clause stays the verified fallback), negation
+Not handled: rewording a key point (``wording.py`` does it with checks; measured
+and not used by the overview, see there), negation
 (an embedding puts "X is safe" near "X is not safe": the caller separates the
 sides), texts that are not English (the clause rules are), and stance: the
 caller gives one side's texts.

@@ -30,6 +30,11 @@ def load(prompts_dir: Path, name: str) -> str:
     return _read(path, path.stat().st_mtime_ns)
 
 
+def instructions(prompts_dir: Path, name: str) -> str:
+    """The template's own words, placeholders blanked: what an output must not repeat (``finish.echoes``)."""
+    return _PLACEHOLDER.sub(" ", load(prompts_dir, name))
+
+
 def placeholders(prompts_dir: Path, name: str) -> set[str]:
     """The variables a template uses."""
     return set(_PLACEHOLDER.findall(load(prompts_dir, name)))

@@ -12,7 +12,6 @@ plain function of the context. Not handled: steps that run in parallel
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,7 +152,7 @@ def write(step: Step, ctx: Context, *, max_tokens: int | None = None) -> dict[st
         values = {"request": ctx.request, **values}
     task = ctx.task(step.prompt, **values)
     # the template's own words, not what was filled in (a tag may repeat its card's words, a speech its tags)
-    instructions = re.sub(r"\{\{\w+\}\}", " ", prompts.load(ctx.prompts_dir, step.prompt))
+    instructions = prompts.instructions(ctx.prompts_dir, step.prompt)
     data: dict[str, Any] = {}
     for attempt in range(2):
         data = _generate(step, ctx, task + (ECHO_NOTE if attempt else ""), schema, max_tokens)
