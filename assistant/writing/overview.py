@@ -82,8 +82,8 @@ def list_set_by_user(ctx: Context, section: str, name: str, mine: list[Sentence]
 
     The stance step's labels alone are not trusted for this (on the seeds, 6 of the 9 sentences it put
     AGAINST argue FOR or neither: docs/evaluation.md), so only sides the user set (``output/sides.py``)
-    are listed, at most ``keypoints.K_MAX`` per side; each point is a verbatim clause of its sentence
-    (``faithful.verbatim_span``) over that sentence's card. Returns how many were listed.
+    are listed, at most ``keypoints.K_MAX`` per side; each point is labelled with verbatim words of its
+    sentence (``own_label``) over that sentence's card. Returns how many were listed.
     """
     chosen = [mine[i] for i in unmatched if ctx.stances[mine[i].sid].corrected][:keypoints.K_MAX]
     for sentence in chosen:
