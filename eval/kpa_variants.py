@@ -11,16 +11,20 @@ eleventh session"); choose on train, report dev:
   and the greedy cover's support. Pooled over all topic-sides (as ``eval kpa``) and the mean within a
   topic-side (the ranking a reader sees; sides with 2 or more scored points).
 - **clause endings:** key points that end on a dangling small word ("... society and"), under the shipped
-  clause rule and four fixes (drop or trim such clauses, always or only when the clause was cut), with
-  ``eval kpa``'s generation figures for each.
+  clause rule, a clause break that strands no word (no split in "such as", "those who", "with which";
+  "and so" cut before the "and"), and four fixes (drop or trim such clauses, always or only when the
+  clause was cut), with ``eval kpa``'s generation figures for each.
 
-Figures only; no ArgKP text is written.
+Every text is embedded on its own (batch of one), so the figures do not depend on the order in which the
+variants run (the int8 embedder's vectors depend on batch companions). Figures only; no ArgKP text is
+written.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +43,12 @@ from assistant.writing import finish  # noqa: E402
 from assistant.writing import keypoints as K  # noqa: E402
 
 ENDS = finish.DANGLING | {"such"}
+# A clause break that strands no word (measured 2026-12-03, not shipped): it does not split "such as",
+# "those who", "with which", and an "and" before "so" goes with the break ("... society and so ..." -> "... society").
+NO_STRAND_BREAK = re.compile(r"\s*[;:()\u2013\u2014]\s*|\s+-\s+|,?\s+(?:and\s+)?(?:because|since|(?<!\bsuch\s)as|"
+                             r"so that|so|therefore|thus|but|although|though|while|whereas|otherwise)\s+|"
+                             r",?(?<!\bthose)(?<!\bwith)(?<!\bin)(?<!\bof)(?<!\bby)(?<!\bto)\s+"
+                             r"(?=(?:which|who|meaning)\s)", re.I)
 COUNTS = ("hard (shipped)", "hard, no threshold", "soft", "soft, no null column", "cover support")
 
 
@@ -94,19 +104,23 @@ def _softmax(m: Any) -> Any:
     return e / e.sum(1, keepdims=True)
 
 
-def clause_rule(drop: bool, cut_only: bool) -> Callable[..., list[str]]:
-    """``clauses`` with clauses ending on a dangling word dropped or trimmed (always, or only when cut)."""
+def clause_rule(drop: bool, cut_only: bool, brk: re.Pattern[str] | None = None,
+                fix: bool = True) -> Callable[..., list[str]]:
+    """``clauses`` with clauses ending on a dangling word dropped or trimmed (always, or only when cut).
+
+    ``brk``: the clause break (default the shipped one); ``fix=False`` leaves dangling endings alone.
+    """
     def rule(text: str, max_words: int = C.MAX_WORDS) -> list[str]:
         out: list[str] = []
         for sentence in C._SENTENCE_END.split(text):
             if not sentence.strip() or sentence.rstrip().endswith("?"):
                 continue
             whole = [sentence] if len(C._WORD.findall(sentence)) <= max_words else []
-            pieces = [p for p in C._CLAUSE_BREAK.split(sentence) if p and p.strip()]
+            pieces = [p for p in (brk or C._CLAUSE_BREAK).split(sentence) if p and p.strip()]
             for part in whole + (pieces if len(pieces) > 1 else []):
                 clean = C._tidy(part)
                 words = clean.split()
-                if words and words[-1].lower() in ENDS and not (cut_only and part in whole):
+                if fix and words and words[-1].lower() in ENDS and not (cut_only and part in whole):
                     if drop:
                         continue
                     while len(words) > C.MIN_WORDS and words[-1].lower() in ENDS:
@@ -120,7 +134,8 @@ def clause_rule(drop: bool, cut_only: bool) -> Callable[..., list[str]]:
 
 
 def endings(data: argkp.Split, embed: K.Embed) -> dict[str, Any]:
-    rules = {"shipped": C.clauses, "drop any": clause_rule(True, False), "trim any": clause_rule(False, False),
+    rules = {"shipped": C.clauses, "break that strands no word": clause_rule(False, False, NO_STRAND_BREAK, fix=False),
+             "drop any": clause_rule(True, False), "trim any": clause_rule(False, False),
              "drop when cut": clause_rule(True, True), "trim when cut": clause_rule(False, True)}
     out = {}
     for name, rule in rules.items():
@@ -143,7 +158,9 @@ def main() -> None:
     args = ap.parse_args()
     s = Settings.load()
     embedder = load_embedder(s.embedder, batch_size=s.embed_batch, backend=s.embed_backend, cache_dir=s.cache_dir)
-    embed = kpa_eval._memo(embedder.embed)
+    # One text per call: the int8 ONNX embedder scales activations per batch, so a text's vector depends on
+    # its batch companions (cosine 0.992 to itself); embedded alone, every variant sees the same vectors.
+    embed = kpa_eval._memo(lambda texts: [embedder.embed([t])[0] for t in texts])
     data = argkp.load(args.folder, args.split)
     result = {"split": args.split, "embedder": embedder.identity, "prevalence": prevalence(data, embed),
               "clause_endings": endings(data, embed)}
