@@ -420,14 +420,14 @@ class Assistant:
 
     def _holding(self, sentence: str) -> str:
         """The id of a stored document that holds ``sentence``; an ``InputError`` when none does."""
-        from .writing.stance import key
+        from .writing.stance import padded
 
-        wanted = f" {key(sentence)} "
+        wanted = padded(sentence)
         if not wanted.strip():
             raise InputError("setting a side needs a sentence of the library")
         store = self.store()
         for info in store.documents():
-            if wanted in f" {key(store.document(info.doc_id).text)} ":
+            if wanted in padded(store.document(info.doc_id).text):
                 return info.doc_id
         raise InputError("that sentence is not in the library: copy it from a card of an answer")
 

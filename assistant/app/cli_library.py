@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .cli_shared import check_out, open_assistant
@@ -80,19 +81,9 @@ def _meta(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
     entries = open_assistant(args).history().entries(args.limit)
-    if args.json:
-        from .terminal import dumps
-
-        print(dumps([asdict(e) for e in entries]))
-    elif not entries:
-        print("No saved answers yet: ask, brief, steelman or rebut something first.")
-    else:
-        for e in entries:
-            print(f"#{e.id:<5} {e.created}  {e.mode:<8} {e.verified:>2} quotes  {e.request[:70]}")
-    return 0
+    return _listing(entries, args.json, "No saved answers yet: ask, brief, steelman or rebut something first.",
+                    lambda e: f"#{e.id:<5} {e.created}  {e.mode:<8} {e.verified:>2} quotes  {e.request[:70]}")
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -130,18 +121,21 @@ def _sides_set(args: argparse.Namespace) -> int:
 
 
 def _sides_list(args: argparse.Namespace) -> int:
+    rows = open_assistant(args).sides().entries(args.request)
+    return _listing(rows, args.json, "No sides set yet: `assistant sides set REQUEST SENTENCE for|against|neither`.",
+                    lambda r: f"{r.created}  {r.describe()}")
+
+
+def _listing(rows: Sequence[Any], as_json: bool, empty: str, line: Callable[[Any], str]) -> int:
+    """Records as JSON, or one line each, or ``empty`` when there are none."""
     from dataclasses import asdict
 
-    rows = open_assistant(args).sides().entries(args.request)
-    if args.json:
+    if as_json:
         from .terminal import dumps
 
         print(dumps([asdict(r) for r in rows]))
-    elif not rows:
-        print("No sides set yet: `assistant sides set REQUEST SENTENCE for|against|neither`.")
     else:
-        for r in rows:
-            print(f"{r.created}  {r.describe()}")
+        print("\n".join(line(r) for r in rows) if rows else empty)
     return 0
 
 

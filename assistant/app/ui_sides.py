@@ -12,7 +12,7 @@ you". Ask answers have no sides, so they offer nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..api import Assistant
 from ..errors import AssistantError
@@ -37,18 +37,27 @@ def cards(answer: Answer | None) -> list[Quote]:
     return list(seen.values())
 
 
-def sentences(answer: Answer | None) -> dict[str, tuple[str, str, str]]:
-    """Every sentence the answer's model read that may be given a side: ref -> (text, side now, title).
+class Readable(NamedTuple):
+    """A sentence the user may give a side: its text, its side now, whether the user set it, its title."""
+
+    text: str
+    side: str
+    by_user: bool
+    title: str
+
+
+def sentences(answer: Answer | None) -> dict[str, Readable]:
+    """Every sentence the answer's model read that may be given a side, by ref.
 
     The cards first (``cards``), then the other sentences of the sources block in order, with the
     stance step's label: a sentence that should have been a card can be set too.
     """
-    out = {q.ref: (q.text, q.stance + ("*" if q.corrected else ""), q.title) for q in cards(answer)}
+    out = {q.ref: Readable(q.text, q.stance, q.corrected, q.title) for q in cards(answer)}
     if answer is not None and answer.mode != "ask":
         stances = dict(answer.stances)
         for s in answer.sentences:
             if s.text and s.sid not in out:
-                out[s.sid] = (s.text, stances.get(s.sid, ""), s.title)
+                out[s.sid] = Readable(s.text, stances.get(s.sid, ""), False, s.title)
     return out
 
 
@@ -57,11 +66,10 @@ def card_choices(session: Any) -> list[tuple[str, str]]:
     answer = getattr(session, "last", None)
     carded = {q.ref for q in cards(answer)}
     out = []
-    for ref, (text, side, title) in sentences(answer).items():
-        start = short(text)
-        by = ", set by you" if side.endswith("*") else ""
+    for ref, r in sentences(answer).items():
+        by = ", set by you" if r.by_user else ""
         kind = "card" if ref in carded else "read"
-        out.append((f"[{kind}: {SHOWN.get(side.rstrip('*'), side)}{by}] “{start}” ({title})", ref))
+        out.append((f"[{kind}: {SHOWN.get(r.side, r.side)}{by}] “{short(r.text)}” ({r.title})", ref))
     return out
 
 
@@ -77,10 +85,10 @@ def save_side(a: Assistant, session: Any, ref: str | None, choice: str | None) -
         return "⚠ Choose the side it is on."
     try:
         if CHOICES[choice] == "clear":
-            cleared = a.clear_side(answer.request, found[ref][0])
+            cleared = a.clear_side(answer.request, found[ref].text)
             return ("✓ Cleared: the model reads that sentence's side again in later answers." if cleared
                     else "No side was set for that sentence and this request; nothing changed.")
-        row = a.set_side(answer.request, found[ref][0], CHOICES[choice])
+        row = a.set_side(answer.request, found[ref].text, CHOICES[choice])
     except AssistantError as exc:
         return f"⚠ {exc}"
     return f"✓ Saved: {row.describe()}. Send the request again to see it filed there."

@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..index.retrieve import RRF_K, Retriever
 from ..types import Passage
 from .specs import SPECS
-from .stance import key
+from .stance import padded
 
 MAX_REQUEST_CHARS = 600
 
@@ -82,7 +82,7 @@ def pin(found: Sequence[Passage], sides: Mapping[str, str], retriever: Retriever
     wanted = [part for part, side in sides.items() if side in ("support", "oppose")]
     if not wanted:
         return list(found)
-    have = [f" {key(p.chunk.text)} " for p in found]
+    have = [padded(p.chunk.text) for p in found]
     pinned: list[Passage] = []
     for part in wanted:
         if len(pinned) >= min(PIN_MAX, k // 2):
@@ -90,10 +90,10 @@ def pin(found: Sequence[Passage], sides: Mapping[str, str], retriever: Retriever
         if any(f" {part} " in text for text in have):
             continue
         hit = next((p for p in retriever.search(part, 3, doc_ids=doc_ids or None)
-                    if f" {part} " in f" {key(p.chunk.text)} "), None)
+                    if f" {part} " in padded(p.chunk.text)), None)
         if hit is not None and all(hit.chunk.chunk_id != q.chunk.chunk_id for q in pinned):
             pinned.append(hit)
-            have.append(f" {key(hit.chunk.text)} ")
+            have.append(padded(hit.chunk.text))
     if not pinned:
         return list(found)
     ids = {p.chunk.chunk_id for p in pinned}

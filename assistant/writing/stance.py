@@ -80,6 +80,15 @@ def key(text: str) -> str:
     return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
 
 
+def padded(text: str) -> str:
+    """``key(text)`` with a space either side: a key found inside it (``f" {part} " in ...``) is whole words.
+
+    >>> f" {key('not proper work')} " in padded("It is 'not proper work'."), " proper wor " in padded("proper work")
+    (True, False)
+    """
+    return f" {key(text)} "
+
+
 def set_side(sentence: str, sides: Mapping[str, str]) -> str:
     """The side a user set for ``sentence`` (``sides``: ``key`` of a sentence or a part of one -> side), or "".
 
@@ -92,7 +101,7 @@ def set_side(sentence: str, sides: Mapping[str, str]) -> str:
     """
     if not sides:
         return ""
-    whole = f" {key(sentence)} "
+    whole = padded(sentence)
     found = [part for part in sides if f" {part} " in whole]
     return sides[max(found, key=len)] if found else ""
 
