@@ -238,3 +238,17 @@ def test_cli_sides_then_a_brief_with_the_tiny_model(tmp_path: Path) -> None:
     assert json.dumps(rows).count('"quotes": 2') >= 1, rows
     cleared = cli("sides", "clear", MOTION, SHOPS)
     assert cleared.returncode == 0 and cli("sides", "clear", MOTION, SHOPS).returncode == 1
+
+
+def test_an_overview_with_the_tiny_model_never_hides_a_sentence_set_against(tmp_path: Path) -> None:
+    cli = cli_at(tmp_path / "index")
+    assert cli("ingest", str(write_library(tmp_path / "library"))).returncode == 0
+    assert cli("sides", "set", MOTION, COUNCIL, "against").returncode == 0  # chatter, set AGAINST by hand
+    done = cli("--model", "test", "overview", MOTION, "--json")  # the tiny GGUF reads every other sentence
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    held = [(c["side"], c["reasoning"], q) for c in answer["claims"] for q in c["quotes"] if q["text"] == COUNCIL]
+    assert held, "a sentence the user set AGAINST must be listed, under a key point or as a point of its own"
+    for side, reasoning, q in held:
+        assert side == "keypoint_against" and q["corrected"] and q["stance"] == "oppose"
+        assert reasoning == "" or reasoning.startswith("A point you set AGAINST")
