@@ -52,7 +52,7 @@ class Settings:
     chunk_size: int = 800
     chunk_overlap: int = 120
     max_file_mb: float = 20.0
-    embed_batch: int = 16  # int8 ONNX on 2 cores: 57 chunks/s at 16, 45 at 32 (docs/benchmarks.md)
+    embed_batch: int = 16  # texts per call for torch and fp32 ONNX; int8 embeds each text alone (index/embed.py)
     # auto = the backend an existing index was built with, else embed.DEFAULT_BACKEND; torch | onnx | onnx-int8
     embed_backend: str = "auto"
     n_ctx: int = 4096  # tokens; prompts are ~1,500, answers up to 900

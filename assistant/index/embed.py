@@ -140,7 +140,8 @@ class OnnxEmbedder:
         model_dir = packaged_model_dir(self.name)
         folder = ensure_exported(self.name, model_dir, self.cache_dir, dist=PACKAGED[self.name][0])
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or (os.cpu_count() or 1)
+        # int8: one thread per call, ``_workers`` calls at once (texts alone, see ``embed``)
+        options.intra_op_num_threads = 1 if self.quantized else self._workers
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(str(folder / (INT8 if self.quantized else FP32)), options,
                                              providers=["CPUExecutionProvider"])
@@ -149,14 +150,35 @@ class OnnxEmbedder:
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of each batch
         self._tokenizer = tokenizer
 
+    @property
+    def _workers(self) -> int:
+        return self.threads or (os.cpu_count() or 1)
+
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """Embed many texts; similar lengths share a batch, so little compute goes to padding."""
+        """Embed many texts: fp32 in length-sorted batches, int8 one text per call.
+
+        The int8 export quantises its activations with one range per call, taken over the whole batch
+        (padding included), so in a batch a text's vector moved with the texts beside it (cosine down
+        to 0.979 to itself alone: docs/retrieval.md). Alone, a stored chunk has the vector its text
+        gets as a query, whatever was ingested with it. One-thread calls on every core at once (the
+        session runs them in parallel) are also faster than two-thread batches here: 126 chunks/s
+        against 76 at batch 16 (docs/benchmarks.md).
+        """
         if not texts:
             return []
         import numpy as np
 
         if self._session is None:
             self._load()
+        if self.quantized:
+            feeds = [self._feed([t]) for t in texts]  # tokenised here, run in parallel below
+            if len(feeds) == 1:
+                return self._session.run(None, feeds[0])[0].tolist()
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(self._workers, len(feeds))) as pool:
+                rows = list(pool.map(lambda feed: self._session.run(None, feed)[0], feeds))
+            return np.concatenate(rows).tolist()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), 0), dtype=np.float32)
         for lo in range(0, len(order), self.batch_size):
@@ -167,14 +189,17 @@ class OnnxEmbedder:
             out[idx] = vectors
         return out.tolist()
 
-    def _run(self, texts: list[str]) -> Any:
+    def _feed(self, texts: list[str]) -> dict[str, Any]:
         import numpy as np
 
         enc = self._tokenizer.encode_batch(texts)
-        feed = {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+        return {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
                 "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
-        return self._session.run(None, feed)[0]
+
+    def _run(self, texts: list[str]) -> Any:
+        """One call on ``texts`` as a batch (the int8 path before it embedded each text alone; benchmarks)."""
+        return self._session.run(None, self._feed(texts))[0]
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed([text])[0]
