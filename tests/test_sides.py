@@ -16,7 +16,7 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.app.session import Session
-from assistant.app.ui_sides import CHOICES, card_choices, save_side
+from assistant.app.ui_sides import CHOICES, card_choices, save_side, sentences
 from assistant.errors import InputError
 from assistant.output.history import answer_from_dict
 from assistant.output.render import SIDES, answer_dict, answer_markdown
@@ -190,6 +190,25 @@ def test_the_page_sets_a_side_of_a_card_of_the_last_answer(library: Assistant) -
     assert shops == [] or shops[0].startswith("[read: neither]")  # neither: no card now
     session.last = library.run("ask", "Do car bans hurt shops?")
     assert card_choices(session) == [] and "Run a brief" in save_side(library, session, ref, list(CHOICES)[0])
+
+
+def test_the_page_sets_several_sentences_on_one_side_in_one_go(library: Assistant) -> None:
+    session = Session()
+    session.last = library.run("brief", MOTION)
+    refs = [r for _, r in card_choices(session)][:3]
+    against = "Against: it opposes the request"
+    assert "Choose a card or sentence" in save_side(library, session, [*refs, "S999"], against)
+    assert not library.sides().entries()  # one bad pick: nothing kept
+    said = save_side(library, session, [*refs, refs[0]], against)  # a pick twice counts once
+    assert said.startswith("✓ Saved 3 sentences: each opposes"), said
+    texts = {sentences(session.last)[r].text for r in refs}
+    assert {r.sentence for r in library.sides().entries()} == texts
+    assert set(library.sides().for_request(MOTION).values()) == {"oppose"}
+    clear = "Clear: the model reads its side again"
+    assert save_side(library, session, refs[:2], clear).startswith("✓ Cleared 2 of 2")
+    assert len(library.sides().entries()) == 1
+    assert save_side(library, session, refs[:2], clear).startswith("No side was set for those sentences")
+    assert save_side(library, session, [], against).startswith("⚠ Choose a card")
 
 
 def test_the_sides_note_is_not_shown_when_every_side_shown_was_set_by_you(library: Assistant) -> None:

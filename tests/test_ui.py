@@ -124,13 +124,15 @@ def test_real_browser_chat_citation_brief_download_upload(ui_assistant: Assistan
         saved = artifacts / "brief.md"
         dl.value.save_as(saved)
         assert saved.read_text().startswith("# Debate brief:")
-        page.get_by_role("button", name="Correct a side").click()  # a card of the brief, set to another side
+        page.get_by_role("button", name="Correct a side").click()  # two cards of the brief, set to another side
         page.locator("#side-card input").click()
-        page.get_by_role("option").first.click()
+        page.get_by_role("option").nth(0).click()
+        page.get_by_role("option").nth(1).click()
+        page.keyboard.press("Escape")
         page.get_by_label("Neither: not evidence for a side").check()
         page.locator("#side-save").click()
-        expect(page.locator("#side-status")).to_contain_text("✓ Saved:", timeout=10_000)
-        assert len(ui_assistant.sides().for_request("Remote work makes companies more productive")) == 1
+        expect(page.locator("#side-status")).to_contain_text("✓ Saved 2 sentences", timeout=10_000)
+        assert len(ui_assistant.sides().for_request("Remote work makes companies more productive")) == 2
         page.screenshot(path=str(artifacts / "chat.png"), full_page=True)
 
         page.get_by_role("tab", name="Documents").click()

@@ -7,16 +7,18 @@ or one opened from History), and says which side it is on; the side is kept
 in the library and every later answer to the same request takes it, reads
 the sentence wherever retrieval ranks it, and marks the card "side set by
 you". Ask answers have no sides, so they offer nothing.
-"Clear" forgets a side set earlier. Not handled: listing every side set (``assistant sides list``).
+Several sentences on one side are set in one go (the dropdown takes many). "Clear" forgets a side
+set earlier. Not handled: listing every side set (``assistant sides list``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ..api import Assistant
 from ..errors import AssistantError
-from ..output.sides import short
+from ..output.sides import SAID, short
 from ..types import Answer, Quote
 
 # The radio's choices and the side each stands for (output/sides.py reads for / against / neither).
@@ -73,25 +75,42 @@ def card_choices(session: Any) -> list[tuple[str, str]]:
     return out
 
 
-def save_side(a: Assistant, session: Any, ref: str | None, choice: str | None) -> str:
-    """Keep the chosen side for the chosen card's sentence, or clear it; a one-line message either way."""
+def save_side(a: Assistant, session: Any, refs: str | Sequence[str] | None, choice: str | None) -> str:
+    """Keep the chosen side for each chosen sentence (one or several), or clear it; a short message either way.
+
+    The picks and the side are checked before anything is kept: a bad pick stores nothing.
+    """
     answer = getattr(session, "last", None)
     found = sentences(answer)
     if answer is None or not found:
         return "⚠ Run a brief, steelman, rebuttal or overview first: sides belong to its cards."
-    if not ref or ref not in found:
+    picked = [refs] if isinstance(refs, str) else list(dict.fromkeys(refs or []))
+    if not picked or any(r not in found for r in picked):
         return "⚠ Choose a card or sentence of the last answer first."
     if choice not in CHOICES:
         return "⚠ Choose the side it is on."
+    side = CHOICES[choice]
+    done: list[Any] = []
     try:
-        if CHOICES[choice] == "clear":
-            cleared = a.clear_side(answer.request, found[ref].text)
-            return ("✓ Cleared: the model reads that sentence's side again in later answers." if cleared
-                    else "No side was set for that sentence and this request; nothing changed.")
-        row = a.set_side(answer.request, found[ref].text, CHOICES[choice])
+        for ref in picked:
+            if side != "clear":
+                done.append(a.set_side(answer.request, found[ref].text, side))
+            elif a.clear_side(answer.request, found[ref].text):
+                done.append(ref)
     except AssistantError as exc:
-        return f"⚠ {exc}"
-    return f"✓ Saved: {row.describe()}. Send the request again to see it filed there."
+        kept = f" ({len(done)} of {len(picked)} done before it)" if done else ""
+        return f"⚠ {exc}{kept}"
+    if side == "clear":
+        if not done:
+            return "No side was set for " + ("that sentence" if len(picked) == 1 else "those sentences") + \
+                " and this request; nothing changed."
+        if len(picked) == 1:
+            return "✓ Cleared: the model reads that sentence's side again in later answers."
+        return f"✓ Cleared {len(done)} of {len(picked)}: the model reads their sides again in later answers."
+    if len(done) == 1:
+        return f"✓ Saved: {done[0].describe()}. Send the request again to see it filed there."
+    return (f"✓ Saved {len(done)} sentences: each {SAID[done[0].side]} “{short(answer.request)}”. "
+            "Send the request again to see them filed there.")
 
 
 def sides_panel(a: Assistant, session: Any) -> Any:
@@ -100,10 +119,11 @@ def sides_panel(a: Assistant, session: Any) -> Any:
 
     with gr.Accordion("Correct a side", open=False, elem_id="sides"):
         gr.Markdown("Sides are the model's reading. If a card is under the wrong side, or a sentence the model "
-                    "read should have been a card, pick it and say where it belongs: every later answer to "
-                    "this request keeps your side and reads that sentence.")
+                    "read should have been a card, pick it (or several on the same side) and say where it belongs: "
+                    "every later answer to this request keeps your side and reads that sentence.")
         with gr.Row():
-            card = gr.Dropdown([], label="Card or sentence of the last answer", elem_id="side-card")
+            card = gr.Dropdown([], multiselect=True, label="Cards or sentences of the last answer (one or more)",
+                               elem_id="side-card")
             choice = gr.Radio(list(CHOICES), label="It is", elem_id="side-choice")
         save = gr.Button("Save this side", elem_id="side-save")
         status = gr.Markdown(elem_id="side-status")
@@ -115,4 +135,4 @@ def refresh(session: Any) -> Any:
     """The dropdown with the last answer's cards (none chosen)."""
     import gradio as gr
 
-    return gr.Dropdown(choices=card_choices(session), value=None)
+    return gr.Dropdown(choices=card_choices(session), value=[])
