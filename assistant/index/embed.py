@@ -161,8 +161,8 @@ class OnnxEmbedder:
         (padding included), so in a batch a text's vector moved with the texts beside it (cosine down
         to 0.979 to itself alone: docs/retrieval.md). Alone, a stored chunk has the vector its text
         gets as a query, whatever was ingested with it. One-thread calls on every core at once (the
-        session runs them in parallel) are also faster than two-thread batches here: 126 chunks/s
-        against 76 at batch 16 (docs/benchmarks.md).
+        session runs them in parallel) are also faster than two-thread batches here: 154 chunks/s
+        against 93 at batch 16 (docs/benchmarks.md).
         """
         if not texts:
             return []
