@@ -198,7 +198,7 @@ class OnnxEmbedder:
                 "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
 
     def _run(self, texts: list[str]) -> Any:
-        """One call on ``texts`` as a batch (the int8 path before it embedded each text alone; benchmarks)."""
+        """One session call on ``texts`` as one batch (fp32; benchmarks time the old batched int8 path with it)."""
         return self._session.run(None, self._feed(texts))[0]
 
     def embed_query(self, text: str) -> list[float]:
