@@ -43,8 +43,10 @@ def build_generator(settings: Settings) -> Generator:
     from .llm import models
     from .llm.local import load_generator
 
-    name, path = models.resolve(settings.model, models.load_registry(settings.models_file), settings.models_dir)
-    return load_generator(path, name=name, n_ctx=settings.n_ctx, threads=settings.threads or None)
+    registry = models.load_registry(settings.models_file)
+    name, path = models.resolve(settings.model, registry, settings.models_dir)
+    return load_generator(path, name=name, n_ctx=settings.n_ctx, threads=settings.threads or None,
+                          judge=models.judges(settings.model, registry))
 
 
 def concurrency(settings: Settings) -> int:

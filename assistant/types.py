@@ -209,6 +209,7 @@ class Gates:
     unfaithful_rewritten: int = 0  # tags the faithfulness check failed, rewritten by the model and then passed
     unfaithful_replaced: int = 0  # tags that failed again, replaced by a verbatim clause of their evidence
     unfaithful_dropped: int = 0  # ask points in the model's words that their sentences do not say (dropped)
+    keypoint_unconfirmed: int = 0  # overview cards the model says do not make their key point (left unmatched)
 
 
 @dataclass(frozen=True)

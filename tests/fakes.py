@@ -79,6 +79,8 @@ class FakeStanceGenerator(FakeGenerator):
     Asked to choose between A (the request) and B (its opposite), it answers A for support, B for oppose.
     """
 
+    judge = True  # its yes/no reads decide, like the default model (models.txt)
+
     def __init__(self, stance_of, n_ctx: int = 4096) -> None:  # type: ignore[no-untyped-def]
         super().__init__(n_ctx)
         self.stance_of = stance_of

@@ -26,6 +26,15 @@ def test_registry_has_the_three_bundled_models_and_unbundled_recommendations() -
     assert unbundled and all(e.role == "recommended" and e.upstream for e in unbundled)
 
 
+def test_only_the_measured_model_judges(tmp_path: Path) -> None:
+    # the 0.5B and 135M models answer "no" to nearly every card (docs/evaluation.md): their reads must not decide
+    reg = models.load_registry(REGISTRY)
+    assert [e.role for e in reg if e.judge] == ["default"]
+    assert models.judges("default", reg) and models.judges("qwen2.5-coder-1.5b-instruct-q4_k_m", reg)
+    assert not models.judges("fast", reg) and not models.judges("test", reg)
+    assert not models.judges(str(tmp_path / "own.gguf"), reg)  # a file outside the registry: not measured
+
+
 def test_find_entry_by_name_or_role() -> None:
     reg = models.load_registry(REGISTRY)
     assert models.find_entry(reg, "default").name == "qwen2.5-coder-1.5b-instruct-q4_k_m"

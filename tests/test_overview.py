@@ -9,6 +9,7 @@ where the test is about which sentences land under which key point.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -123,6 +124,31 @@ def test_key_points_per_side_with_prevalence_and_cards(library: Assistant) -> No
     assert len(listed) == len(set(listed))  # a sentence is under one key point at most
     assert any("argue neither side" in n for n in answer.notices)
     assert answer.gates.evidence_reused == 0
+
+
+class DoubtingGenerator(FakeStanceGenerator):
+    """The scripted stance model, which also says "no" when asked whether a sentence about shops makes a key point."""
+
+    def label_logprobs(self, messages, tails, labels, on_progress=None):  # type: ignore[no-untyped-def]
+        if labels != [" yes", " no"]:
+            return super().label_logprobs(messages, tails, labels, on_progress)
+        self.scored.append(list(tails))
+        return [{" yes": math.log(0.2 if "shop" in t.lower() else 0.9),
+                 " no": math.log(0.8 if "shop" in t.lower() else 0.1)} for t in tails]
+
+
+def test_a_card_the_model_says_does_not_make_its_key_point_is_not_listed(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    plain = library_assistant(tmp_path / "plain", real_embedder, FakeStanceGenerator(stance_of)).run("overview", MOTION)
+    assert any("shop" in t.lower() for t in _listed(plain, "keypoint_against"))  # embeddings alone list them
+    model = DoubtingGenerator(stance_of)
+    checked = library_assistant(tmp_path / "checked", real_embedder, model).run("overview", MOTION)
+    assert not any("shop" in t.lower() for t in _listed(checked, "keypoint_against"))
+    assert _listed(checked, "keypoint_against")  # the other AGAINST cards stay
+    dropped = len(_listed(plain, "keypoint_against")) - len(_listed(checked, "keypoint_against"))
+    assert checked.gates.keypoint_unconfirmed == dropped > 0
+    assert any("match none of its key points" in n for n in checked.notices)
+    asked = [t for batch in model.scored for t in batch if "The tag states what the evidence says" in t]
+    assert len(asked) == sum(len(p.quotes) for p in plain.points)  # one check per card, nothing else
 
 
 def test_k_caps_key_points_per_side_and_doc_scopes_them(library: Assistant) -> None:

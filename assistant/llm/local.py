@@ -74,6 +74,9 @@ class LlamaGenerator:
             raise ModelError(f"model file does not exist: {model_path} (run `assistant models verify`)")
         self.path = Path(model_path)
         self.name = name or self.path.name
+        # Its yes/no reads may decide what is shown (models.txt ``judge``, set where measured): the 0.5B and
+        # the 135M models answer "no" to nearly every card, right or wrong (docs/evaluation.md)
+        self.judge = False
         self.n_ctx = n_ctx
         self.threads = threads or physical_cores()
         self.seed = seed
@@ -395,11 +398,13 @@ def _chat_formatter(llm: Any) -> Any:
 _LOADED: dict[tuple[str, int], LlamaGenerator] = {}
 
 
-def load_generator(model_path: Path, *, name: str, n_ctx: int = 4096, threads: int | None = None) -> LlamaGenerator:
-    """The process-wide generator for a model file (loaded once, reused)."""
+def load_generator(model_path: Path, *, name: str, n_ctx: int = 4096, threads: int | None = None,
+                   judge: bool = False) -> LlamaGenerator:
+    """The process-wide generator for a model file (loaded once, reused); ``judge``: see ``LlamaGenerator``."""
     key = (str(Path(model_path).resolve()), n_ctx)
     if key not in _LOADED:
         _LOADED[key] = LlamaGenerator(model_path, name=name, n_ctx=n_ctx, threads=threads)
+    _LOADED[key].judge = judge
     return _LOADED[key]
 
 

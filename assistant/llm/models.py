@@ -42,6 +42,7 @@ class ModelEntry:
     package: str | None = None
     path: str | None = None
     context: int = 4096
+    judge: bool = False  # its yes/no log-probabilities are measured as a check (docs/evaluation.md)
 
     @property
     def packages(self) -> list[str]:
@@ -203,6 +204,12 @@ def _write_stamp(path: Path, entry: ModelEntry, models_dir: Path) -> None:
     models_dir.mkdir(parents=True, exist_ok=True)
     _stamp_file(path, models_dir).write_text(json.dumps(
         {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": entry.sha256}))
+
+
+def judges(ref: str, registry: list[ModelEntry]) -> bool:
+    """Whether the model ``ref`` names is marked ``judge`` in the registry (a file outside it: no)."""
+    entry = find_entry(registry, ref)
+    return bool(entry and entry.judge)
 
 
 def resolve(ref: str, registry: list[ModelEntry], models_dir: Path,

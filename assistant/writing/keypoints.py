@@ -168,6 +168,36 @@ def prevalence(chosen: Sequence[Candidate], matching: Matching, doc_ids: Sequenc
     return Summary(side, tuple(points), matching.unmatched, total)
 
 
+def confirm(summary: Summary, texts: Sequence[str], doc_ids: Sequence[str],
+            says: Callable[[list[tuple[str, str]]], list[bool]]) -> Summary:
+    """Keep a text under its key point only when ``says(key point, text)`` holds; the rest become unmatched.
+
+    Matching is by embeddings, which put a sentence near a key point it does not make ("increased work
+    intensity and a sense of mental fatigue" under "You get more done when you aren't distracted", on
+    the seeds). ``says`` is the overview's check by the model (``faithful.check`` read as in a tag:
+    does the sentence say the key point?), one card per matched text. A key point left with no text is
+    dropped; prevalence is counted again and the order follows it.
+
+    >>> s = Summary("pro", (KeyPoint("a", "pro", (0, 1), 2, 0.667, 0),), (2,), 3)
+    >>> c = confirm(s, ["x", "y", "z"], ["d1", "d2", "d3"], lambda cards: [t == "x" for _, t in cards])
+    >>> c.key_points[0].sentences, c.key_points[0].documents, c.key_points[0].share, c.unmatched
+    ((0,), 1, 0.3333, (1, 2))
+    """
+    cards = [(p.text, texts[i]) for p in summary.key_points for i in p.sentences]
+    verdicts = iter(says(cards) if cards else [])
+    points: list[KeyPoint] = []
+    dropped: list[int] = []
+    for p in summary.key_points:
+        kept: list[int] = []
+        for i in p.sentences:
+            (kept if next(verdicts) else dropped).append(i)
+        if kept:
+            points.append(KeyPoint(p.text, p.side, tuple(kept), len({doc_ids[i] for i in kept}),
+                                   round(len(kept) / summary.total, 4), p.source))
+    points.sort(key=lambda p: (-len(p.sentences), -p.documents))
+    return Summary(summary.side, tuple(points), tuple(sorted({*summary.unmatched, *dropped})), summary.total)
+
+
 class _Space:
     """The texts' vectors with the topic direction removed, and the scores computed there."""
 
