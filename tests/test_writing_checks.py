@@ -119,6 +119,36 @@ def test_a_tag_that_stops_on_a_dangling_word_fails_whatever_the_model_says() -> 
     assert faithful.passes("Remote work suits most tech jobs", "Remote work is a necessity for most tech jobs.", 0.99)
 
 
+GOLD_FRAGMENT = ("Despite the frantic pace of software development and the aggressive integration of machine "
+                 "learning into corporate ecosystems, the anticipated surge in national productivity remains elusive.")
+
+
+def test_a_tag_that_is_only_a_despite_or_while_clause_fails_and_its_span_is_the_main_clause() -> None:
+    # gold-set tags (docs/evaluation.md): the sentence's subordinate clause without the point it makes
+    tag = GOLD_FRAGMENT.split(",")[0]
+    assert finish.unfinished(tag) and not faithful.passes(tag, GOLD_FRAGMENT, 0.99)
+    assert finish.unfinished("Recent surveys suggest that while the majority of the workforce has tried the tools")
+    assert not finish.unfinished("If cannabis was legalized it could be regulated")  # an ArgKP key point, no comma
+    assert not finish.unfinished("Remote work helps while the offices distract")  # not at the start: a main clause
+    short = "Despite the frantic pace of software development, national productivity remains stubbornly flat."
+
+    def near_despite(texts: list[str]) -> list[list[float]]:  # the lone clause is nearest the whole sentence
+        return [[1.0, 1.0] if t.startswith("Despite") else [1.0, 0.0] for t in texts]
+
+    assert faithful.verbatim_span(short, near_despite) == "national productivity remains stubbornly flat."
+
+
+def test_the_rebuttal_speech_agrees_in_number() -> None:
+    from assistant.types import Point, Quote
+    from assistant.writing.frames import speech
+
+    def card(tag: str) -> Point:
+        return Point("weak_point", tag, quotes=(Quote("S1", True, title="An essay", text="Offices cost money."),))
+
+    assert speech("Offices pay", [card("Offices cost")]).endswith("So 1 piece of evidence stands against it.")
+    assert speech("Offices pay", [card("a"), card("b")]).endswith("So 2 pieces of evidence stand against it.")
+
+
 def test_a_tag_in_another_script_fails_whatever_the_model_says() -> None:
     assert not faithful.passes("laws protect他们的 rights", "Laws protect their rights.", 0.99)
     assert faithful.passes("Laws protect rights", "Laws protect their rights.", 0.99)

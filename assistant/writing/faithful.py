@@ -80,13 +80,15 @@ def _clip(text: str, words: int) -> str:
 
 
 def verbatim_span(sentence: str, embed: Embed) -> str:
-    """The shortest clause of ``sentence`` (5 to 15 words) nearest to the whole; else its first words.
+    """The clause of ``sentence`` (5 to 15 words, not a lone "despite ..." clause) nearest the whole, else its start.
 
     A verbatim span cannot misstate its sentence; the nearest clause keeps its point.
     """
     pieces = [p.strip(" ,;:—–-\"'“”") for p in re.split(r"[,;:—–]\s+|\s+(?:but|because|while|which|so)\s+",
                                                         sentence)]
-    fitting = [p for p in pieces if 5 <= len(p.split()) <= MAX_WORDS]
+    from .finish import fragment
+
+    fitting = [p for p in pieces if 5 <= len(p.split()) <= MAX_WORDS and not fragment(p)]  # "Despite X" alone: no
     if not fitting:
         words = sentence.split()
         return " ".join(words[:MAX_WORDS]).rstrip(",;:") if len(words) > MAX_WORDS else sentence.strip()

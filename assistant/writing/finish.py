@@ -78,11 +78,41 @@ def fit_strings(data: Any, schema: dict[str, Any]) -> tuple[Any, int]:
     return walk(data, schema), count
 
 
+# Words that open a subordinate clause: a text that opens one (at its start, or after "that") must close it
+# with a comma and go on, else it is a fragment. Only the concessive ones: "if", "because", "when", "since"
+# also open clauses that careful writers close without a comma ("If cannabis was legalized it could be
+# regulated", an ArgKP key point), and "whether" opens subjects ("Whether staff return is unclear").
+SUBORDINATE = frozenset("despite although though while whereas".split())
+_OPENS = re.compile(r"^\W*(?:even\s+)?(\w+)|\bthat\s+(?:even\s+)?(\w+)", re.I)
+
+
+def fragment(text: str) -> bool:
+    """Whether ``text`` is only a subordinate clause: it opens one and never reaches its main clause.
+
+    Seen as tags on the gold set: "Despite the frantic pace of software development and the aggressive
+    integration of machine learning into corporate ecosystems" (the sentence goes on: "..., the
+    anticipated surge in national productivity remains elusive").
+
+    >>> fragment("Despite the frantic pace of software development"), fragment("Despite the hype, output is flat")
+    (True, False)
+    >>> fragment("Surveys suggest that while most staff have tried the tools"), fragment("Offices cost money")
+    (True, False)
+    >>> fragment("Remote work helps while offices distract"), fragment("Whether staff return is unclear")
+    (False, False)
+    """
+    for m in _OPENS.finditer(text):
+        word = (m.group(1) or m.group(2) or "").lower()
+        if word in SUBORDINATE:
+            rest = text[m.end():]
+            return not re.search(r"[,;:—–]\s+\S+\s+\S+", rest)
+    return False
+
+
 def unfinished(text: str) -> bool:
     """Whether a shown text ends mid-word or mid-sentence, as far as its ending tells.
 
-    It is unfinished when it stops on a hyphen or a dangling small word, or is exactly as long as a
-    schema cap and does not end a sentence.
+    It is unfinished when it stops on a hyphen or a dangling small word, is only a subordinate clause
+    (``fragment``), or is exactly as long as a schema cap and does not end a sentence.
 
     >>> unfinished("it does work for most tech j" + "x" * 132), unfinished("Offices cost money.")
     (True, False)
@@ -93,7 +123,7 @@ def unfinished(text: str) -> bool:
     if not text:
         return False
     last = text.split()[-1].lower()
-    if text.endswith(("-", "—", "–")) or last in DANGLING:
+    if text.endswith(("-", "—", "–")) or last in DANGLING or fragment(text):
         return True
     return len(text) in CAPS and not _END.search(text)
 

@@ -93,7 +93,7 @@ def speech(claim: str, points: Sequence[Point]) -> str:
         lines.append(f"{ordinal}: {_sentence(p.text)} As {q.title} puts it: “{q.text.strip()}”")
     for p in (p for p in points if p.section == "concession" and p.verified_quotes):
         lines.append(f"We grant this: {_sentence(p.text)} It does not carry the claim.")
-    lines.append(f"So {len(weak)} piece{'s' * (len(weak) > 1)} of evidence stand against it.")
+    lines.append(f"So {len(weak)} piece{'s' * (len(weak) > 1)} of evidence stand{'s' * (len(weak) == 1)} against it.")
     return " ".join(lines)
 
 
