@@ -172,9 +172,9 @@ def confirm(summary: Summary, texts: Sequence[str], doc_ids: Sequence[str],
             says: Callable[[list[tuple[str, str]]], list[bool]]) -> Summary:
     """Keep a text under its key point only when ``says(key point, text)`` holds; the rest become unmatched.
 
-    Matching is by embeddings, which put a sentence near a key point it does not make ("increased work
-    intensity and a sense of mental fatigue" under "You get more done when you aren't distracted", on
-    the seeds). ``says`` is the overview's check by the model (``faithful.check`` read as in a tag:
+    Matching is by embeddings, which put sentences near key points they do not make (on the seeds, the list
+    item "Working for multiple organizations simultaneously" under "The increase in distributed work
+    capabilities"). ``says`` is the overview's check by the model (``faithful.check`` read as in a tag:
     does the sentence say the key point?), one card per matched text. A key point left with no text is
     dropped; prevalence is counted again and the order follows it.
 

@@ -93,7 +93,8 @@ def says(ctx: Context, cards: list[tuple[str, str]]) -> list[bool]:
     Embeddings alone put a sentence under a key point it does not make. On ArgKP dev (``eval/kpa_check.py``)
     the check raises the share of matches labelled right from 0.613 to 0.656, keeps 8 of the 69 other-side
     arguments that embeddings listed off the page, and costs 1.7 s per card on one core
-    (docs/evaluation.md, "Overview cards checked by the model").
+    (docs/evaluation.md, "Thirteenth session: overview cards checked by the model"). On the seeds it failed
+    1 card of 23 and kept one on the wrong side (the stance step's error, not matching's).
     """
     if not getattr(ctx.generator, "judge", False):  # a model whose yes/no reads are not measured as a check
         return [True] * len(cards)
