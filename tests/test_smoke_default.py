@@ -59,6 +59,28 @@ def test_ask_answers_with_citations(default_assistant: Assistant) -> None:
     assert ans.covered and ans.points
 
 
+def test_the_default_model_judges_overview_cards_and_the_test_model_does_not(default_assistant: Assistant) -> None:
+    """An overview card stays under its key point only if the model says the sentence makes it (overview.says)."""
+    from types import SimpleNamespace
+
+    from assistant import Settings
+    from assistant.backends import build_generator
+    from assistant.writing import overview, prompts
+
+    def ctx(generator):  # type: ignore[no-untyped-def]
+        return SimpleNamespace(generator=generator, task=lambda name, **v: prompts.render(
+            default_assistant.settings.prompts_dir, name, **v))
+
+    kp = "Working from home improves mental health"
+    cards = [(kp, "In fact the opposite is true in that working from home has been shown to improve mental health, "
+                  "although it is a mixed picture."),
+             (kp, "Our town hall was built in 1890 and the council meets on Tuesdays.")]
+    assert default_assistant.generator.judge
+    assert overview.says(ctx(default_assistant.generator), cards) == [True, False]
+    tiny = build_generator(Settings.load(model="test"))
+    assert not tiny.judge and overview.says(ctx(tiny), cards) == [True, True]  # its reads decide nothing
+
+
 def test_steelman_and_rebut(default_assistant: Assistant) -> None:
     from assistant.writing.gates import measure
 
