@@ -69,6 +69,7 @@ class Judge:
     """A fake model: P(yes) from a table keyed by tag; the rewrite answers from a list."""
 
     name = "fake"
+    judge = True  # its reads decide (models.txt marks the default model so)
 
     def __init__(self, p_yes: dict[str, float], rewrites: list[str]) -> None:
         self.p_yes, self.rewrites, self.checked = p_yes, rewrites, []
@@ -114,6 +115,19 @@ def test_settle_keeps_faithful_tags_rewrites_once_then_falls_back_to_a_verbatim_
     assert counts == {"unfaithful_rewritten": 1, "unfaithful_replaced": 1}
 
 
+def test_a_model_whose_check_decides_nothing_shows_its_evidence_words_without_a_check_or_rewrite() -> None:
+    evidence = ("Prompting a machine is a cognitively demanding task that suffers under the constant "
+                "distractions of a traditional cubicle farm, which is why many people work better at home.")
+    cards = [("Prompting requires constant distractions", evidence), ("many people work better at home", evidence)]
+    judge = Judge({"Prompting requires constant distractions": 0.9}, ["never asked"])
+    judge.judge = False  # type: ignore[misc]  # the fast and test models (models.txt)
+    counts: dict[str, int] = {}
+    tags = faithful.settle(judge, _render, _embed, cards, lambda k, n: counts.__setitem__(k, counts.get(k, 0) + n))
+    assert faithful.verbatim(tags[0], evidence) and tags[0] != cards[0][0]  # its "yes" of 0.9 is not believed
+    assert tags[1] == "many people work better at home"  # already the evidence's own words: kept
+    assert judge.checked == [] and counts == {"unjudged_replaced": 1}  # no call read at all
+
+
 def test_a_tag_that_stops_on_a_dangling_word_fails_whatever_the_model_says() -> None:
     assert not faithful.passes("Remote work is a", "Remote work is a necessity for most tech jobs.", 0.99)
     assert faithful.passes("Remote work suits most tech jobs", "Remote work is a necessity for most tech jobs.", 0.99)
@@ -147,6 +161,21 @@ def test_the_rebuttal_speech_agrees_in_number() -> None:
 
     assert speech("Offices pay", [card("Offices cost")]).endswith("So 1 piece of evidence stands against it.")
     assert speech("Offices pay", [card("a"), card("b")]).endswith("So 2 pieces of evidence stand against it.")
+
+
+def test_the_line_code_writes_for_an_unaddressed_claim_is_not_counted_as_the_model_naming_the_sources() -> None:
+    from assistant.types import Answer, Point, Quote
+    from assistant.writing import gates
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        return [[1.0, 0.0] for _ in texts]
+
+    refused = Answer("rebut", "Offices pay", "m", (), (), covered=False, gaps=(gates.NO_OPPOSE,))
+    assert gates.measure(refused, embed)["ids_in_prose"] == 0
+    quote = (Quote("S1", True, title="An essay", text="Offices cost money."),)
+    talking = Answer("rebut", "Offices pay", "m", (), (Point("weak_point", "As S1 shows, offices cost", quotes=quote),),
+                     gaps=("The sources do not say what homes cost.",))
+    assert gates.measure(talking, embed)["ids_in_prose"] == 2  # the model's own words still count
 
 
 def test_a_tag_in_another_script_fails_whatever_the_model_says() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -315,11 +315,15 @@ def _overlaps(doc_id: str, start: int, end: int, span: Span) -> bool:
 
 
 def _key_points_hit(assistant: Assistant, key_points: tuple[str, ...], answer: Answer) -> int:
-    texts = answer.prose
-    if not texts:
+    return key_points_covered(assistant.embedder.embed, key_points, answer.prose)
+
+
+def key_points_covered(embed: Callable[[list[str]], list[list[float]]], key_points: Sequence[str],
+                       texts: Sequence[str]) -> int:
+    """How many ``key_points`` some text is close to (cosine >= ``KEY_POINT_MIN_COSINE``): the coverage count."""
+    if not texts or not key_points:
         return 0
-    emb = assistant.embedder
-    kp, sent = emb.embed(list(key_points)), emb.embed(texts)
+    kp, sent = embed(list(key_points)), embed(list(texts))
     return sum(max(sum(x * y for x, y in zip(k, t, strict=True)) for t in sent) >= KEY_POINT_MIN_COSINE
                for k in kp)
 

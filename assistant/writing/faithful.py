@@ -22,7 +22,8 @@ not, of the other side): on dev it keeps 0.947 of faithful tags and rejects
 0.43 of other-side ones; AUC 0.835 against 0.673 for embedding cosine
 (docs/evaluation.md, "The faithfulness check, measured"). Train's rule (keep
 90 % of faithful cards) would give 0.553. A generator without log-probabilities (a model
-server) skips step 1 (every tag passes). Not handled: a tag that is true of
+server) skips step 1 (every tag passes). A local model not marked ``judge`` in models.txt (the fast
+and test models, whose reads pass no right card) skips steps 1 and 2: ``unjudged``. Not handled: a tag that is true of
 its evidence but beside the point of the debate.
 """
 
@@ -112,12 +113,45 @@ def rewrite(generator: Any, render: Render, cards: Sequence[tuple[str, str]], *,
     return [str(data.get(k) or "").strip() for k in keys]
 
 
+def unjudged(generator: Any) -> bool:
+    """A local model with yes/no reads that decide nothing: not marked ``judge`` in models.txt (fast, test).
+
+    The 0.5B and the 135M models pass 0 of 30 right ArgKP cards (median P(yes) 0.13 and 0.09,
+    docs/evaluation.md), so a tag of theirs that passes did so by chance and one that fails says nothing.
+    A generator without log-probabilities (a model server) is not "unjudged": it is not read at all.
+    """
+    return hasattr(generator, "label_logprobs") and not getattr(generator, "judge", False)
+
+
+def verbatim(tag: str, evidence: str) -> bool:
+    """Whether ``tag`` is a run of words of ``evidence`` (case, quotes and punctuation aside).
+
+    >>> verbatim("Offices cost money", "Offices cost money, says Rose."), verbatim("Offices are dear", "Offices cost")
+    (True, False)
+    """
+    def words(text: str) -> str:
+        return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
+
+    return bool(tag.strip()) and words(tag) in words(evidence)
+
+
 def settle(generator: Any, render: Render, embed: Embed, cards: Sequence[tuple[str, str]],
            count: Callable[[str, int], None]) -> list[str]:
-    """Each card's tag, kept if faithful, else rewritten once, else a verbatim span of its evidence."""
-    from .finish import trim
+    """Each card's tag, kept if faithful, else rewritten once, else a verbatim span of its evidence.
+
+    With a model whose check decides nothing (``unjudged``) no check or rewrite is run: a tag that is not
+    already the evidence's own words becomes its verbatim span at once (``unjudged_replaced``), the
+    result the two calls led to anyway, sooner, and never an unchecked tag that passed by chance.
+    """
+    from .finish import trim, unfinished
 
     tags = [tag for tag, _ in cards]
+    if unjudged(generator):
+        for i, (tag, evidence) in enumerate(cards):
+            if not verbatim(tag, evidence) or unfinished(tag):
+                tags[i] = verbatim_span(evidence, embed)
+                count("unjudged_replaced", 1)
+        return tags
     failing = [i for i, p in enumerate(check(generator, render, cards)) if not passes(*cards[i], p)]
     if not failing:
         return tags

@@ -173,12 +173,19 @@ class ClaimFilter:
 
 _PROSE_IDS = re.compile(r"\b[SP]\d{1,3}\b|\bthe sources\b|evidence for this (?:claim|argument)", re.I)
 
+# What code writes when a mode's primary side has no evidence (shown as the answer's gap). Not the model's
+# words, so not measured as its prose ("the sources" in it is not the model talking about its ids).
+NO_SUPPORT = "The sources do not address this position: no sentence argues for it."
+NO_OPPOSE = "The sources do not address this claim: no sentence argues against it."
+CODE_WRITTEN = frozenset({NO_SUPPORT, NO_OPPOSE})
+
 
 def measure(answer: Answer, embed: Callable[[list[str]], list[list[float]]]) -> dict[str, int]:
     """What an evaluator counts in a finished answer, whichever path wrote it.
 
     claims, restating (cosine to the request >= RESTATE_MIN_COSINE), duplicates (to an earlier
-    claim), ids_in_prose (prose fields naming ids or "the sources"), quotes, evidence_reused,
+    claim), ids_in_prose (prose fields naming ids or "the sources"; not the lines code writes,
+    ``CODE_WRITTEN``), quotes, evidence_reused,
     passages_cited (distinct), sides (FOR/AGAINST with verified evidence, briefs only).
     """
     claims = [p.text for p in answer.points if p.text.strip()]
@@ -189,7 +196,7 @@ def measure(answer: Answer, embed: Callable[[list[str]], list[list[float]]]) -> 
     keys = [(q.doc_id, q.start) for p in answer.points if p.section != "answer"
             for q in (*p.quotes, *p.reply_quotes) if q.verified]
     return {"claims": len(claims), "restating": restating, "duplicates": duplicates,
-            "ids_in_prose": sum(bool(_PROSE_IDS.search(t)) for t in answer.prose),
+            "ids_in_prose": sum(bool(_PROSE_IDS.search(t)) for t in answer.prose if t not in CODE_WRITTEN),
             "quotes": len(verified), "evidence_reused": len(keys) - len(set(keys)),
             "passages_cited": len({q.passage for q in verified}),
             "sides": len({p.section for p in answer.points if p.section in ("for", "against") and p.verified_quotes})}

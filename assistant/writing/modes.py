@@ -274,14 +274,14 @@ MODES: dict[str, Mode] = {
     )),
     "steelman": Mode("steelman", (
         STANCE,
-        coverage_step("support", "The sources do not address this position: no sentence argues for it."),
+        coverage_step("support", gates.NO_SUPPORT),
         side_step("reasons", "support", "reason", "Writing the best reasons"),
         objections_step(),
         frame_step("steelman", parse_steelman_frame, 160, "Stating the thesis"),
     )),
     "rebut": Mode("rebut", (
         STANCE,
-        coverage_step("oppose", "The sources do not address this claim: no sentence argues against it."),
+        coverage_step("oppose", gates.NO_OPPOSE),
         side_step("weak_points", "oppose", "weak_point", "Finding the weak points"),
         side_step("concessions", "support", "concession", "Finding honest concessions", n=2),
         frame_step("rebut", parse_rebut_frame, 160, "Listing the claim's assumptions; the speech from the cards"),
