@@ -210,7 +210,7 @@ class Gates:
     unfaithful_replaced: int = 0  # tags that failed again, replaced by a verbatim clause of their evidence
     unfaithful_dropped: int = 0  # ask points in the model's words that their sentences do not say (dropped)
     keypoint_unconfirmed: int = 0  # overview cards the model says do not make their key point (left unmatched)
-    unjudged_replaced: int = 0  # tags / ask points of a model whose check decides nothing, shown in its sources' words
+    unjudged_replaced: int = 0  # tags of a model whose check decides nothing, shown as a clause of their evidence
 
 
 @dataclass(frozen=True)

@@ -54,14 +54,14 @@ def _drop_unfaithful(ctx: Context) -> None:
     On the gold set the model answered questions the essays do not cover with claims its cited
     sentences do not make ("No, remote working has not pushed people out of cities ..."); a copy of
     its sentence (extractive) needs no check. A failing point is dropped, not rewritten: for a
-    question the fallback is a refusal, never a sentence that may not answer it.
+    question the fallback is a refusal, never a sentence that may not answer it. With a model whose
+    check decides nothing (``faithful.unjudged``: fast, test) this stays so: showing its points' sentences
+    instead answered 3 of the 6 uncovered gold questions with unrelated sentences (fast model,
+    docs/evaluation.md, fourteenth session), so such a model's ask mostly refuses.
     """
     own = [(i, p) for i, p in enumerate(ctx.points)
            if not gates.is_copy(p.text, [q.text for q in p.verified_quotes])]
     if not own:
-        return
-    if faithful.unjudged(ctx.generator):  # its check decides nothing: its words are shown as its sentences
-        _as_sentences(ctx, {i for i, _ in own})
         return
     cards = [(p.text, " ".join(q.text for q in p.verified_quotes)) for _, p in own]
     failing = {i for (i, _), card, p_yes in zip(own, cards, faithful.check(ctx.generator, ctx.task, cards), strict=True)
@@ -69,26 +69,6 @@ def _drop_unfaithful(ctx: Context) -> None:
     if failing:
         ctx.count("unfaithful_dropped", len(failing))
         ctx.points = [p for i, p in enumerate(ctx.points) if i not in failing]
-
-
-def _as_sentences(ctx: Context, which: set[int]) -> None:
-    """Points ``which`` replaced by their verified sentences, each an extractive point (no sentence twice).
-
-    For a model whose yes/no reads decide nothing (the fast and test models, ``faithful.unjudged``):
-    its check, which fails right and wrong points alike, emptied 2 of the fast model's first 6 covered
-    gold answers; showing its points unchecked would show its misreadings. The sentence it cited
-    cannot misstate itself; whether it answers the question is the reader's to judge, as in any
-    extractive answer.
-    """
-    out: list[Point] = []
-    for i, p in enumerate(ctx.points):
-        if i not in which:
-            out.append(p)
-            continue
-        ctx.count("unjudged_replaced", 1)
-        out += [Point("answer", q.text, quotes=(q,)) for q in p.verified_quotes]
-    unique = {p.text: p for p in reversed(out)}  # the first point of each text
-    ctx.points = [p for p in out if unique[p.text] is p][:MAX_ANSWER_POINTS]
 
 
 ASK = Step("answer", "Writing the answer", prompt="ask", max_tokens=400,
