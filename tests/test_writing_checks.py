@@ -118,14 +118,16 @@ def test_settle_keeps_faithful_tags_rewrites_once_then_falls_back_to_a_verbatim_
 def test_a_model_whose_check_decides_nothing_shows_its_evidence_words_without_a_check_or_rewrite() -> None:
     evidence = ("Prompting a machine is a cognitively demanding task that suffers under the constant "
                 "distractions of a traditional cubicle farm, which is why many people work better at home.")
-    cards = [("Prompting requires constant distractions", evidence), ("many people work better at home", evidence)]
+    cards = [("Prompting requires constant distractions", evidence), ("many people work better at home", evidence),
+             ("the constant distractions", evidence)]
     judge = Judge({"Prompting requires constant distractions": 0.9}, ["never asked"])
     judge.judge = False  # type: ignore[misc]  # the fast and test models (models.txt)
     counts: dict[str, int] = {}
     tags = faithful.settle(judge, _render, _embed, cards, lambda k, n: counts.__setitem__(k, counts.get(k, 0) + n))
     assert faithful.verbatim(tags[0], evidence) and tags[0] != cards[0][0]  # its "yes" of 0.9 is not believed
     assert tags[1] == "many people work better at home"  # already the evidence's own words: kept
-    assert judge.checked == [] and counts == {"unjudged_replaced": 1}  # no call read at all
+    assert faithful.verbatim(tags[2], evidence) and len(tags[2].split()) >= faithful.MIN_SPAN_WORDS  # a copy too short
+    assert judge.checked == [] and counts == {"unjudged_replaced": 2}  # no call read at all
 
 
 def test_a_tag_that_stops_on_a_dangling_word_fails_whatever_the_model_says() -> None:

@@ -39,6 +39,7 @@ from ..llm.base import parse_json
 
 THRESHOLD = 0.5
 MAX_WORDS = 15
+MIN_SPAN_WORDS = 5  # a verbatim span's clause has at least this many words
 Render = Callable[..., str]
 Embed = Callable[[list[str]], list[list[float]]]
 
@@ -89,7 +90,8 @@ def verbatim_span(sentence: str, embed: Embed) -> str:
                                                         sentence)]
     from .finish import fragment
 
-    fitting = [p for p in pieces if 5 <= len(p.split()) <= MAX_WORDS and not fragment(p)]  # "Despite X" alone: no
+    # not a lone "Despite X" clause
+    fitting = [p for p in pieces if MIN_SPAN_WORDS <= len(p.split()) <= MAX_WORDS and not fragment(p)]
     if not fitting:
         words = sentence.split()
         return " ".join(words[:MAX_WORDS]).rstrip(",;:") if len(words) > MAX_WORDS else sentence.strip()
@@ -140,15 +142,16 @@ def settle(generator: Any, render: Render, embed: Embed, cards: Sequence[tuple[s
     """Each card's tag, kept if faithful, else rewritten once, else a verbatim span of its evidence.
 
     With a model whose check decides nothing (``unjudged``) no check or rewrite is run: a tag that is not
-    already the evidence's own words becomes its verbatim span at once (``unjudged_replaced``), the
-    result the two calls led to anyway, sooner, and never an unchecked tag that passed by chance.
+    already a run of at least ``MIN_SPAN_WORDS`` of the evidence's own words becomes its verbatim span
+    at once (``unjudged_replaced``): the result the two calls led to anyway, sooner, and never an
+    unchecked tag that passed by chance. (A shorter copy is often a heading, "Working For The Man".)
     """
     from .finish import trim, unfinished
 
     tags = [tag for tag, _ in cards]
     if unjudged(generator):
         for i, (tag, evidence) in enumerate(cards):
-            if not verbatim(tag, evidence) or unfinished(tag):
+            if len(tag.split()) < MIN_SPAN_WORDS or not verbatim(tag, evidence) or unfinished(tag):
                 tags[i] = verbatim_span(evidence, embed)
                 count("unjudged_replaced", 1)
         return tags
