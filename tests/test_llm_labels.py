@@ -241,3 +241,26 @@ def test_a_layer_probe_reads_hidden_states_and_its_sides_swap_with_the_motion(ti
     assert need == 0.5 and len(ahead) == 3 and any(abs(a.support - a.oppose) > 1e-3 for a in ahead)
     for a, b in zip(ahead, back, strict=True):
         assert abs(a.support - b.oppose) < 1e-5 and abs(a.neutral - b.neutral) < 1e-5
+
+
+def test_a_closed_generator_frees_its_model_and_loads_it_again_on_next_use(tiny: LlamaGenerator) -> None:
+    """``close`` frees the model, the label batch and the probe's context, and the next call loads again.
+
+    It runs for every generator still alive at exit: left to llama_cpp's own ``__del__`` at interpreter
+    shutdown, freeing printed a TypeError traceback at the end of every full test run.
+    """
+    import numpy as np
+
+    gen = LlamaGenerator(tiny.path, name=tiny.name, n_ctx=2048, threads=2)
+    before = gen.label_logprobs(MESSAGES, TAILS[:3], LABELS)
+    states = np.asarray(gen.tail_states(MESSAGES, TAILS[:1], 15))
+    text = gen.generate(MESSAGES, max_tokens=6, temperature=0.0).text
+    gen.close()
+    assert gen._llm is None and gen._hidden is None and gen._label_batch is None
+    assert not any(s.tokens for s in gen._stash.slots)
+    after = gen.label_logprobs(MESSAGES, TAILS[:3], LABELS)
+    assert all(abs(a[k] - b[k]) <= NOISE for a, b in zip(after, before, strict=True) for k in LABELS)
+    assert np.array_equal(np.asarray(gen.tail_states(MESSAGES, TAILS[:1], 15)), states)
+    assert gen.generate(MESSAGES, max_tokens=6, temperature=0.0).text == text
+    gen.close()
+    gen.close()  # twice is harmless

@@ -15,10 +15,12 @@ GPU offload, several models resident at once.
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,7 @@ class LlamaGenerator:
         self._template: Any = None
         self._stash = Stash(range(1 + PARALLEL_TAILS, 1 + PARALLEL_TAILS + STASH_SLOTS))
         self._hidden: Any = None  # hidden_states.HiddenStates, made on first use
+        _LIVE.add(self)
 
     @property
     def llm(self) -> Any:
@@ -106,6 +109,25 @@ class LlamaGenerator:
             except ValueError as exc:
                 raise ModelError(f"cannot load model {self.path}: {exc}") from None
         return self._llm
+
+    def close(self) -> None:
+        """Free the probe's context, the label batch and the model now; the generator loads again on next use.
+
+        Called for every generator still alive at exit (``_close_all``): left to llama_cpp's own ``__del__``
+        at interpreter shutdown, freeing runs after its module is torn down and prints a TypeError
+        traceback (seen at the end of every test run).
+        """
+        with self._lock:
+            if self._hidden is not None:
+                self._hidden.close()
+                self._hidden = None
+            if self._label_batch is not None:
+                self._label_batch.close()
+                self._label_batch = None
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
+            self._stash = Stash(range(1 + PARALLEL_TAILS, 1 + PARALLEL_TAILS + STASH_SLOTS))
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -396,6 +418,14 @@ def _chat_formatter(llm: Any) -> Any:
 
 
 _LOADED: dict[tuple[str, int], LlamaGenerator] = {}
+_LIVE: weakref.WeakSet[LlamaGenerator] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Free every generator still alive while llama_cpp is still whole (see ``LlamaGenerator.close``)."""
+    for generator in list(_LIVE):
+        generator.close()
 
 
 def load_generator(model_path: Path, *, name: str, n_ctx: int = 4096, threads: int | None = None,
