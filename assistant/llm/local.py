@@ -127,7 +127,7 @@ class LlamaGenerator:
             if self._llm is not None:
                 self._llm.close()
                 self._llm = None
-            self._stash = Stash(range(1 + PARALLEL_TAILS, 1 + PARALLEL_TAILS + STASH_SLOTS))
+            self._stash.forget()  # its sequences went with the context
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
